@@ -1,0 +1,47 @@
+"""ferry keeps a machine-learning team's work in S3.
+
+``import ferry`` is kept light: it imports neither boto3 nor pandas. The storage layer is
+in :mod:`ferry.storage`; settings in :mod:`ferry.config`; errors in :mod:`ferry.errors`.
+"""
+
+from __future__ import annotations
+
+from ferry.config import Settings, load_settings
+from ferry.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    BucketNotFoundError,
+    ConfigError,
+    CredentialsError,
+    EncryptionError,
+    EndpointError,
+    FerryError,
+    MultiError,
+    NotFoundError,
+    OfflineError,
+    ThrottledError,
+)
+from ferry.storage import ObjectInfo, Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "AlreadyExistsError",
+    "BucketNotFoundError",
+    "ConfigError",
+    "CredentialsError",
+    "EncryptionError",
+    "EndpointError",
+    "FerryError",
+    "MultiError",
+    "NotFoundError",
+    "ObjectInfo",
+    "OfflineError",
+    "Settings",
+    "Store",
+    "ThrottledError",
+    "__version__",
+    "load_settings",
+    "open_store",
+]

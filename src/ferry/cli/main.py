@@ -1,0 +1,51 @@
+"""The ``ferry`` command group: global options, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ferry.cli.output import print_error
+from ferry.errors import FerryError
+
+__all__ = ["cli", "main"]
+
+
+class FerryGroup(click.Group):
+    """A click group that shows a :class:`FerryError` as one line and exits with its code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FerryError as exc:
+            print_error(exc.message)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=FerryGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--endpoint-url", help="S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL).")
+@click.option("--region", help="AWS region code, e.g. eu-central-1.")
+@click.option("--profile", help="AWS profile from ~/.aws/config.")
+@click.version_option(package_name="ferry")
+@click.pass_context
+def cli(
+    ctx: click.Context, endpoint_url: str | None, region: str | None, profile: str | None
+) -> None:
+    """ferry keeps a machine-learning team's work in S3."""
+    ctx.obj = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
+
+
+def _register() -> None:
+    from ferry.cli import config_cmds, dev_cmds, storage_cmds
+
+    for command in (*storage_cmds.COMMANDS, config_cmds.config, dev_cmds.dev):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="ferry")

@@ -1,0 +1,191 @@
+"""The Store protocol every backend implements, and the types it speaks.
+
+A store is rooted at a URL (``memory://name``, a local folder, ``s3://bucket/prefix``) and
+addresses objects by *keys*: ``/``-separated paths relative to that root. Keys never start
+with ``/`` and never contain ``.`` or ``..`` segments, so no key can reach outside its root.
+
+Backend differences, stated once:
+- ``etag`` is S3's ETag on S3; on disk it is derived from size and mtime (cheap, changes
+  on every write); in memory it is the MD5 of the content.
+- ``checksum`` is what the backend keeps without extra reads: S3's stored checksum (for
+  example ``crc32:...``), ``None`` on disk.
+- ``put(mode="create")`` is atomic on every backend: S3 uses a conditional write
+  (``If-None-Match: *``), disk uses a hard link, memory a lock.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from ferry.errors import ConfigError
+
+__all__ = [
+    "BaseStore",
+    "Listing",
+    "ObjectInfo",
+    "PutMode",
+    "Store",
+    "StoredObject",
+    "check_key",
+    "join_key",
+]
+
+PutMode = Literal["overwrite", "create"]
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a store knows about one object without reading it."""
+
+    key: str
+    size: int
+    etag: str
+    mtime: datetime
+    checksum: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's content together with its info."""
+
+    data: bytes
+    info: ObjectInfo
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One level of a listing: sub-prefixes (ending in ``/``) and the objects at this level."""
+
+    prefixes: list[str]
+    objects: list[ObjectInfo]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A place that keeps objects by key. See the module docstring for the rules."""
+
+    @property
+    def url(self) -> str:
+        """The URL this store is rooted at."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The object's content. Raises ``NotFoundError``."""
+        ...
+
+    def get_object(self, key: str) -> StoredObject:
+        """The object's content and info in one request. Raises ``NotFoundError``."""
+        ...
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        """Stream the object to ``path``; the file appears whole or not at all."""
+        ...
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Write ``data``; with ``mode="create"`` raise ``AlreadyExistsError`` if present."""
+        ...
+
+    def put_file(
+        self,
+        key: str,
+        path: Path,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Stream the file at ``path`` to ``key`` in constant memory."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo:
+        """The object's info. Raises ``NotFoundError``."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is at ``key``."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, at any depth, in key order."""
+        ...
+
+    def ls(self, prefix: str = "") -> Listing:
+        """One level below ``prefix`` (which should be empty or end in ``/``)."""
+        ...
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete the objects; keys that do not exist are ignored."""
+        ...
+
+
+class BaseStore(ABC):
+    """Shared behaviour for backends: the derived methods of :class:`Store`."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str: ...
+
+    @abstractmethod
+    def get_object(self, key: str) -> StoredObject: ...
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+
+    def get(self, key: str) -> bytes:
+        return self.get_object(key).data
+
+    def exists(self, key: str) -> bool:
+        from ferry.errors import NotFoundError
+
+        try:
+            self.head(key)
+        except NotFoundError:
+            return False
+        return True
+
+    def ls(self, prefix: str = "") -> Listing:
+        """Derive one level from the full listing; backends with a cheaper way override."""
+        prefixes: dict[str, None] = {}
+        objects = []
+        for info in self.list(prefix):
+            rest = info.key[len(prefix) :]
+            if "/" in rest:
+                prefixes[prefix + rest.split("/", 1)[0] + "/"] = None
+            else:
+                objects.append(info)
+        return Listing(list(prefixes), objects)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative key, else raise ``ConfigError``."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in {".", ".."} for p in parts) or "\\" in key:
+        raise ConfigError(
+            f"Key {key!r} is not a valid relative key.",
+            "Use a '/'-separated path with no leading '/', '.' or '..' segments.",
+        )
+    return key
+
+
+def join_key(*parts: str) -> str:
+    """Join key parts with ``/``, ignoring empty ones."""
+    return posixpath.join(*[p.strip("/") for p in parts if p.strip("/")]) if parts else ""

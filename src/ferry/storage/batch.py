@@ -1,0 +1,121 @@
+"""Many objects at once: a bounded pool of workers over any store.
+
+S3 answers each small request in milliseconds, so one-by-one transfers spend their time
+waiting. These helpers keep ``workers`` requests in flight, carry on past a failure, and
+raise one :class:`MultiError` naming every key that failed once the rest are done.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from ferry.errors import FerryError, MultiError
+from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
+
+__all__ = ["download_tree", "get_many", "put_many", "run_many", "upload_tree"]
+
+T = TypeVar("T")
+DEFAULT_WORKERS = 32
+
+
+def run_many(
+    action: str,
+    calls: Mapping[str, Callable[[], T]],
+    workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[str, T], None] | None = None,
+) -> dict[str, T]:
+    """Run each named call on a pool of ``workers``; results by name.
+
+    ``on_done(name, result)`` is called as each call succeeds (for progress display).
+
+    Raises:
+        MultiError: naming each call that raised a ferry error (the others still ran).
+    """
+    results: dict[str, T] = {}
+    failures: list[tuple[str, BaseException]] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(call): name for name, call in calls.items()}
+        for future in as_completed(futures):
+            try:
+                name = futures[future]
+                results[name] = future.result()
+            except FerryError as exc:
+                failures.append((futures[future], exc))
+                continue
+            if on_done is not None:
+                on_done(name, results[name])
+    if failures:
+        raise MultiError(action, sorted(failures, key=lambda f: f[0]))
+    return results
+
+
+def put_many(
+    store: Store,
+    items: Mapping[str, bytes],
+    *,
+    mode: PutMode = "overwrite",
+    workers: int = DEFAULT_WORKERS,
+) -> dict[str, ObjectInfo]:
+    """Write every ``key -> bytes`` item concurrently."""
+    calls = {k: partial(store.put, k, v, mode=mode) for k, v in items.items()}
+    return run_many(f"Writing to {store.url}", calls, workers)
+
+
+def get_many(
+    store: Store, keys: Iterable[str], *, workers: int = DEFAULT_WORKERS
+) -> dict[str, bytes]:
+    """Read every key concurrently."""
+    calls = {k: partial(store.get, k) for k in keys}
+    return run_many(f"Reading from {store.url}", calls, workers)
+
+
+def local_files(folder: Path) -> dict[str, Path]:
+    """Every regular file below ``folder`` by its ``/``-separated relative path."""
+    found = {}
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(root, name)
+            if path.is_file():
+                found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+def upload_tree(
+    store: Store,
+    folder: Path,
+    prefix: str = "",
+    *,
+    workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[str, ObjectInfo], None] | None = None,
+) -> dict[str, ObjectInfo]:
+    """Upload every file below ``folder`` to ``prefix``, concurrently."""
+    files = local_files(Path(folder))
+    keys = {rel: join_key(prefix, rel) for rel in files}
+    calls = {keys[rel]: partial(store.put_file, keys[rel], path) for rel, path in files.items()}
+    return run_many(f"Uploading {folder} to {store.url}", calls, workers, on_done)
+
+
+def download_tree(
+    store: Store,
+    prefix: str,
+    folder: Path,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[str, ObjectInfo], None] | None = None,
+) -> dict[str, ObjectInfo]:
+    """Download every object under ``prefix`` into ``folder``, concurrently.
+
+    Keys are already checked to be safe relative paths by the store, so none lands
+    outside ``folder``.
+    """
+    base = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    calls: dict[str, Callable[[], ObjectInfo]] = {}
+    for info in store.list(base):
+        target = Path(folder).joinpath(*info.key[len(base) :].split("/"))
+        calls[info.key] = partial(store.get_file, info.key, target)
+    return run_many(f"Downloading {store.url}/{prefix}", calls, workers, on_done)

@@ -1,0 +1,219 @@
+"""A store in a local folder: keys are relative paths below the root.
+
+Writes go to a temporary file beside the target and are renamed into place, so a reader
+(or a crash) never sees half a file. User metadata, when given, is kept in a sidecar JSON
+file under ``<root>/.ferry/meta/``; the ``.ferry`` folder and temporary files are never
+listed. The ETag is derived from size and modification time, so it changes on every write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from ferry.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    ConfigError,
+    FerryError,
+    NotFoundError,
+)
+from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
+
+__all__ = ["LocalStore", "write_atomically"]
+
+_META_DIR = ".ferry"
+_TMP_MARK = ".ferry-tmp-"
+_COPY_CHUNK = 1024 * 1024
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{_TMP_MARK}{uuid.uuid4().hex[:12]}")
+
+
+def write_atomically(path: Path, chunks: Iterable[bytes], *, mode: PutMode = "overwrite") -> None:
+    """Write ``chunks`` to ``path`` through a temporary file renamed into place.
+
+    With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_path(path)
+    try:
+        with open(temp, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        if mode == "create":
+            os.link(temp, path)
+        else:
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """Read ``handle`` in fixed-size chunks (constant memory)."""
+    while chunk := handle.read(_COPY_CHUNK):
+        yield chunk
+
+
+class LocalStore(BaseStore):
+    """Objects as files below ``root`` (created on first write)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().absolute()
+
+    @property
+    def url(self) -> str:
+        return self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def _meta_path(self, key: str) -> Path:
+        return self.root.joinpath(_META_DIR, "meta", *key.split("/")).with_suffix(".json")
+
+    def _missing(self, key: str) -> NotFoundError:
+        return NotFoundError(f"No file at {self._path(key)}.", "Check the key or the root folder.")
+
+    def _info(self, key: str, stat: os.stat_result) -> ObjectInfo:
+        meta_path = self._meta_path(key)
+        metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=f"{stat.st_size:x}-{stat.st_mtime_ns:x}",
+            mtime=datetime.fromtimestamp(stat.st_mtime, UTC),
+            metadata=metadata,
+        )
+
+    def head(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        try:
+            stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise self._missing(key) from None
+        if not path.is_file():
+            raise self._missing(key)
+        return self._info(key, stat)
+
+    def get_object(self, key: str) -> StoredObject:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                data = handle.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise self._missing(key) from None
+        return StoredObject(data, self._info(key, stat))
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        source = self._path(key)
+        try:
+            with open(source, "rb") as handle:
+                write_atomically(Path(path), copy_chunks(handle))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            if not source.is_file():
+                raise self._missing(key) from None
+            raise
+        return self.head(key)
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        return self._write(key, [bytes(data)], mode, metadata)
+
+    def put_file(
+        self,
+        key: str,
+        path: Path,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        try:
+            with open(path, "rb") as handle:
+                return self._write(key, copy_chunks(handle), mode, metadata)
+        except IsADirectoryError:
+            raise ConfigError(f"{path} is a folder.", "Give a file, or copy with -r.") from None
+
+    def _write(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        mode: PutMode,
+        metadata: Mapping[str, str] | None,
+    ) -> ObjectInfo:
+        target = self._path(key)
+        try:
+            write_atomically(target, chunks, mode=mode)
+        except FileExistsError:
+            raise AlreadyExistsError(
+                f"A file already exists at {target}.",
+                "Choose another key, or write with mode='overwrite'.",
+            ) from None
+        except PermissionError as exc:
+            raise AccessDeniedError(
+                f"No permission to write {target}: {exc.strerror}.",
+                "Check the folder's owner and permissions.",
+            ) from exc
+        except OSError as exc:
+            raise FerryError(
+                f"Could not write {target}: {exc.strerror or exc}.",
+                "Check the root folder exists as a folder and the disk has room.",
+            ) from exc
+        meta_path = self._meta_path(key)
+        if metadata:
+            write_atomically(meta_path, [json.dumps(dict(metadata)).encode()])
+        else:
+            meta_path.unlink(missing_ok=True)
+        return self._info(key, target.stat())
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        # Start the walk at the deepest folder the prefix names, then filter by the rest.
+        folder_key = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder_key.split("/")) if folder_key else self.root
+        found = []
+        for key, stat in self._walk(start, folder_key):
+            if key.startswith(prefix):
+                found.append((key, stat))
+        for key, stat in sorted(found, key=lambda item: item[0]):
+            yield self._info(key, stat)
+
+    def _walk(self, folder: Path, key_prefix: str) -> Iterator[tuple[str, os.stat_result]]:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if _TMP_MARK in entry.name or (not key_prefix and entry.name == _META_DIR):
+                continue
+            key = f"{key_prefix}/{entry.name}" if key_prefix else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(entry.path), key)
+            elif entry.is_file():
+                yield key, entry.stat()
+
+    def delete(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+            self._meta_path(key).unlink(missing_ok=True)
+            self._prune(self._path(key).parent)
+
+    def _prune(self, folder: Path) -> None:
+        """Remove folders left empty by a delete, up to (not including) the root."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent

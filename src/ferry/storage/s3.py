@@ -1,0 +1,361 @@
+"""The S3 store: the one place ferry sends requests to S3.
+
+- Every request carries the SSE-C key when one is configured (put, multipart create,
+  every part and complete, get, head, copy), and uploads carry the storage class.
+- ``mode="create"`` is a conditional write (``If-None-Match: *``), for single puts and on
+  multipart completion, so two writers can never both win.
+- Large files go up in parts from a bounded pool that reads each part when it is sent
+  (memory stays at ``workers x part size``). A failed or interrupted multipart upload is
+  aborted, so it leaves no orphan parts. Downloads use s3transfer, which writes to a
+  temporary file and renames it into place.
+- botocore exceptions are translated by :mod:`ferry.storage.s3_errors` and never escape.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ferry.errors import FerryError, MultiError, NotFoundError
+from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.names import parse_s3_url
+from ferry.storage.s3_errors import Context, Operation, bucket_missing, translate
+from ferry.storage.s3_options import S3Options
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["S3Store"]
+
+MiB = 1024 * 1024
+_CHECKSUM_FIELDS = ("CRC64NVME", "CRC32C", "CRC32", "SHA256", "SHA1")
+_DELETE_BATCH = 1000  # S3's limit per DeleteObjects request
+
+
+class S3Store(BaseStore):
+    """Objects under ``s3://bucket/prefix``.
+
+    Args:
+        url: ``s3://bucket`` or ``s3://bucket/prefix``.
+        options: how to reach S3 (endpoint, region, SSE-C key, storage class, ...).
+        client: a boto3 S3 client to use instead of building one from ``options``.
+    """
+
+    multipart_threshold = 16 * MiB
+    part_size = 8 * MiB
+    part_workers = 8
+
+    def __init__(
+        self, url: str, options: S3Options | None = None, *, client: S3Client | None = None
+    ) -> None:
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.options = options or S3Options()
+        self._client = client or self.options.client()
+        self._sse: dict[str, Any] = self.options.sse_c.request_args() if self.options.sse_c else {}
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    @property
+    def concurrency(self) -> int:
+        return self.options.concurrency
+
+    def _full(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _full_prefix(self, prefix: str) -> str:
+        return f"{self.prefix}/{prefix}" if self.prefix else prefix
+
+    def _relative(self, full: str) -> str:
+        return full[len(self.prefix) + 1 :] if self.prefix else full
+
+    @contextmanager
+    def _translating(self, operation: Operation, key: str = "") -> Iterator[None]:
+        try:
+            yield
+        except (BotoCoreError, ClientError) as exc:
+            ctx = Context(
+                operation=operation,
+                bucket=self.bucket,
+                key=self._full_prefix(key) if key else self.prefix,
+                endpoint=self.options.describe_endpoint(),
+                sse_c=bool(self._sse),
+                max_attempts=self.options.max_attempts,
+            )
+            error = translate(exc, ctx)
+            if type(error) is NotFoundError and not self._bucket_exists():
+                error = bucket_missing(ctx)
+            raise error from exc
+
+    def _bucket_exists(self) -> bool:
+        """Tell a missing bucket from a missing key (asked only after a 404)."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return status != 404
+        except BotoCoreError:
+            return True
+        return True
+
+    def check_bucket(self) -> None:
+        """Raise a clear error now if the bucket is missing or not accessible."""
+        with self._translating("list"):
+            self._client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get_object(self, key: str) -> StoredObject:
+        with self._translating("read", key):
+            response = self._client.get_object(Bucket=self.bucket, Key=self._full(key), **self._sse)
+            data = response["Body"].read()
+        return StoredObject(data, _info(key, response))
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=self.multipart_threshold,
+            multipart_chunksize=self.part_size,
+            max_concurrency=self.part_workers,
+        )
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        info = self.head(key)
+        with self._translating("read", key):
+            self._client.download_file(
+                self.bucket, self._full(key), str(path), ExtraArgs=self._sse or None, Config=config
+            )
+        return info
+
+    def head(self, key: str) -> ObjectInfo:
+        with self._translating("head", key):
+            response = self._client.head_object(
+                Bucket=self.bucket, Key=self._full(key), ChecksumMode="ENABLED", **self._sse
+            )
+        return _info(key, response)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        with self._translating("list", prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix(prefix)):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=self._relative(item["Key"]),
+                        size=item["Size"],
+                        etag=item["ETag"].strip('"'),
+                        mtime=item["LastModified"],
+                    )
+
+    def ls(self, prefix: str = "") -> Listing:
+        paginator = self._client.get_paginator("list_objects_v2")
+        prefixes, objects = [], []
+        with self._translating("list", prefix):
+            pages = paginator.paginate(
+                Bucket=self.bucket, Prefix=self._full_prefix(prefix), Delimiter="/"
+            )
+            for page in pages:
+                prefixes += [self._relative(p["Prefix"]) for p in page.get("CommonPrefixes", [])]
+                objects += [
+                    ObjectInfo(
+                        key=self._relative(item["Key"]),
+                        size=item["Size"],
+                        etag=item["ETag"].strip('"'),
+                        mtime=item["LastModified"],
+                    )
+                    for item in page.get("Contents", [])
+                ]
+        return Listing(prefixes, objects)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _write_args(self, key: str, metadata: Mapping[str, str] | None) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self._full(key),
+            "StorageClass": self.options.storage_class,
+            **self._sse,
+        }
+        if metadata:
+            args["Metadata"] = dict(metadata)
+        return args
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        args = self._write_args(key, metadata)
+        if mode == "create":
+            args["IfNoneMatch"] = "*"
+        with self._translating("write", key):
+            response = self._client.put_object(Body=bytes(data), **args)
+        return _written(key, len(data), response, metadata)
+
+    def put_file(
+        self,
+        key: str,
+        path: Path,
+        *,
+        mode: PutMode = "overwrite",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        size = os.stat(path).st_size
+        if size > self.multipart_threshold:
+            return self._put_multipart(key, Path(path), size, mode, metadata)
+        args = self._write_args(key, metadata)
+        if mode == "create":
+            args["IfNoneMatch"] = "*"
+        with open(path, "rb") as body, self._translating("write", key):
+            response = self._client.put_object(Body=body, **args)
+        return _written(key, size, response, metadata)
+
+    def _put_multipart(
+        self, key: str, path: Path, size: int, mode: PutMode, metadata: Mapping[str, str] | None
+    ) -> ObjectInfo:
+        args = self._write_args(key, metadata)
+        with self._translating("write", key):
+            upload_id = self._client.create_multipart_upload(ChecksumAlgorithm="CRC32", **args)[
+                "UploadId"
+            ]
+        try:
+            parts = self._upload_parts(key, path, size, upload_id)
+            complete: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Key": args["Key"],
+                "UploadId": upload_id,
+                "MultipartUpload": {"Parts": parts},
+                **self._sse,
+            }
+            if mode == "create":
+                complete["IfNoneMatch"] = "*"
+            with self._translating("write", key):
+                response = self._client.complete_multipart_upload(**complete)
+        except BaseException:
+            self._abort(args["Key"], upload_id)
+            raise
+        return _written(key, size, response, metadata)
+
+    def _upload_parts(
+        self, key: str, path: Path, size: int, upload_id: str
+    ) -> list[dict[str, Any]]:
+        part_size = max(self.part_size, math.ceil(size / 10_000))
+        count = math.ceil(size / part_size)
+        fd = os.open(path, os.O_RDONLY)
+
+        def send(number: int) -> dict[str, Any]:
+            body = os.pread(fd, part_size, (number - 1) * part_size)
+            with self._translating("write", key):
+                response = self._client.upload_part(
+                    Bucket=self.bucket,
+                    Key=self._full(key),
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                    ChecksumAlgorithm="CRC32",
+                    **self._sse,
+                )
+            return {
+                "PartNumber": number,
+                "ETag": response["ETag"],
+                "ChecksumCRC32": response.get("ChecksumCRC32"),
+            }
+
+        try:
+            with ThreadPoolExecutor(max_workers=self.part_workers) as pool:
+                parts = list(pool.map(send, range(1, count + 1)))
+        finally:
+            os.close(fd)
+        return [{k: v for k, v in part.items() if v is not None} for part in parts]
+
+    def _abort(self, full_key: str, upload_id: str) -> None:
+        # The original error matters more than a failed abort.
+        with suppress(BotoCoreError, ClientError):
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=full_key, UploadId=upload_id
+            )
+
+    def copy(self, source_key: str, dest_key: str) -> ObjectInfo:
+        """Copy an object within this store, server-side (single request, up to 5 GiB)."""
+        args = self._write_args(dest_key, None)
+        source = {"Bucket": self.bucket, "Key": self._full(source_key)}
+        extra = self.options.sse_c.copy_source_args() if self.options.sse_c else {}
+        with self._translating("write", dest_key):
+            self._client.copy_object(CopySource=source, **args, **extra)  # type: ignore[arg-type]
+        return self.head(dest_key)
+
+    def delete(self, keys: Iterable[str]) -> None:
+        full = [self._full(k) for k in keys]
+        failures: list[tuple[str, FerryError]] = []
+        for start in range(0, len(full), _DELETE_BATCH):
+            batch = [{"Key": k} for k in full[start : start + _DELETE_BATCH]]
+            with self._translating("delete"):
+                response = self._client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+            for error in response.get("Errors", []):
+                failures.append((error.get("Key", ""), _delete_error(error)))
+        if failures:
+            raise MultiError(f"Deleting from {self.url}", failures)
+
+    def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
+        """(key, upload id) of multipart uploads begun under ``prefix`` and never finished."""
+        with self._translating("list", prefix):
+            response = self._client.list_multipart_uploads(
+                Bucket=self.bucket, Prefix=self._full_prefix(prefix)
+            )
+        return [(self._relative(u["Key"]), u["UploadId"]) for u in response.get("Uploads", [])]
+
+
+def _delete_error(error: Mapping[str, str]) -> FerryError:
+    return FerryError(
+        f"S3 refused to delete it: {error.get('Code')} {error.get('Message', '')}".strip(),
+        "Check that your IAM policy allows s3:DeleteObject.",
+    )
+
+
+def _checksum(response: Mapping[str, Any]) -> str | None:
+    for name in _CHECKSUM_FIELDS:
+        value = response.get(f"Checksum{name}")
+        if value:
+            kind = response.get("ChecksumType", "")
+            suffix = "/composite" if kind == "COMPOSITE" else ""
+            return f"{name.lower()}{suffix}:{value}"
+    return None
+
+
+def _info(key: str, response: Mapping[str, Any]) -> ObjectInfo:
+    return ObjectInfo(
+        key=key,
+        size=response["ContentLength"],
+        etag=response["ETag"].strip('"'),
+        mtime=response["LastModified"],
+        checksum=_checksum(response),
+        metadata=response.get("Metadata", {}),
+    )
+
+
+def _written(
+    key: str, size: int, response: Mapping[str, Any], metadata: Mapping[str, str] | None
+) -> ObjectInfo:
+    return ObjectInfo(
+        key=key,
+        size=size,
+        etag=response["ETag"].strip('"'),
+        mtime=datetime.now(UTC),
+        checksum=_checksum(response),
+        metadata=dict(metadata or {}),
+    )

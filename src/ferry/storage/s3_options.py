@@ -1,0 +1,198 @@
+"""Every S3 option, owned in one place: endpoint, region, profile, retries, concurrency,
+storage class and the SSE-C customer key.
+
+The SSE-C key is held by :class:`SseCKey`, whose ``repr`` and ``str`` are redacted; ferry
+never logs, prints, raises or writes it. Because botocore's debug logs print request
+headers (the key among them, base64-encoded), :func:`SseCKey.redact_logs` puts a filter on
+the botocore, s3transfer and urllib3 loggers that replaces the key wherever it appears.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ferry.config import Settings
+from ferry.errors import ConfigError
+from ferry.storage.names import check_region
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["S3Options", "SseCKey"]
+
+_LOG_FAMILIES = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+class SseCKey:
+    """A 256-bit customer-provided key for SSE-C, sent on every request that needs it."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ConfigError(
+                f"The SSE-C key is {len(key)} bytes long; it must be 32 bytes (256 bits).",
+                "Make one with: openssl rand -base64 32",
+            )
+        self._key = key
+
+    @classmethod
+    def from_text(cls, text: str, origin: str) -> SseCKey:
+        """A key written as base64 (``openssl rand -base64 32``) or as 64 hex digits."""
+        text = text.strip()
+        try:
+            raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            raise ConfigError(
+                f"The SSE-C key from {origin} is neither base64 nor 64 hex digits.",
+                "Make one with: openssl rand -base64 32",
+            ) from None
+        return cls(raw)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SseCKey:
+        """Read a key file, refusing one that other users can read."""
+        path = Path(path).expanduser()
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError(
+                f"SSE-C key file {path} does not exist.", "Check the 'sse_c_key_file' setting."
+            ) from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"SSE-C key file {path} can be read by other users (mode {mode & 0o777:o}).",
+                f"Restrict it: chmod 600 {path}",
+            )
+        data = path.read_bytes()
+        if len(data) == 32:
+            return cls(data)
+        return cls.from_text(data.decode("ascii", errors="replace"), str(path))
+
+    def request_args(self) -> dict[str, Any]:
+        """Arguments for put, get, head, multipart create and every part."""
+        return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": self._key}
+
+    def copy_source_args(self) -> dict[str, Any]:
+        """Arguments naming the key of a copy's source object."""
+        return {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": self._key}
+
+    def secrets(self) -> list[str]:
+        """Every text form of the key that a log line could contain."""
+        return [base64.b64encode(self._key).decode(), self._key.hex(), repr(self._key)]
+
+    def redact_logs(self) -> None:
+        """Filter the key out of every botocore/s3transfer/urllib3 logger that exists now."""
+        manager = logging.Logger.manager
+        names = [n for n in manager.loggerDict if n.split(".")[0] in _LOG_FAMILIES]
+        for name in {*names, *_LOG_FAMILIES}:
+            logger = logging.getLogger(name)
+            if not any(getattr(f, "key_id", None) == self._id() for f in logger.filters):
+                logger.addFilter(_Redactor(self._id(), self.secrets()))
+
+    def _id(self) -> str:
+        return hashlib.sha256(self._key).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return "SseCKey(<redacted>)"
+
+    __str__ = __repr__
+
+
+class _Redactor(logging.Filter):
+    def __init__(self, key_id: str, secrets: list[str]) -> None:
+        super().__init__()
+        self.key_id = key_id
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "<redacted>")
+            record.msg, record.args = message, ()
+        return True
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """How to reach S3 and what to send with every object.
+
+    Args:
+        endpoint_url: an S3-compatible endpoint (a local server, MinIO, ...); AWS if None.
+        region: a region code such as ``eu-central-1``; place names are refused with the code.
+        profile: a profile from ``~/.aws/config``.
+        storage_class: the storage class of uploaded objects.
+        sse_c: the customer key for SSE-C, or None for no SSE-C.
+        max_attempts: attempts per request, with botocore's standard exponential backoff.
+        concurrency: how many requests run at once (thread pool and connection pool size).
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    storage_class: str = "INTELLIGENT_TIERING"
+    sse_c: SseCKey | None = None
+    max_attempts: int = 8
+    concurrency: int = 32
+
+    def __post_init__(self) -> None:
+        if self.region is not None:
+            check_region(self.region)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Options:
+        """Build the options from resolved settings (the key from its env var or file)."""
+        key = None
+        if settings.sse_c_key:
+            key = SseCKey.from_text(settings.sse_c_key, settings.sources.get("sse_c_key", ""))
+        elif settings.sse_c_key_file:
+            key = SseCKey.from_file(settings.sse_c_key_file)
+        return cls(
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+            profile=settings.profile,
+            storage_class=settings.storage_class,
+            sse_c=key,
+            max_attempts=settings.max_attempts,
+            concurrency=settings.concurrency,
+        )
+
+    def client(self) -> S3Client:
+        """A thread-safe boto3 S3 client configured from these options."""
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            session = boto3.session.Session(profile_name=self.profile)
+        except ProfileNotFound:
+            raise ConfigError(
+                f"AWS profile {self.profile!r} is not in your AWS config.",
+                "Run 'aws configure --profile NAME', or fix the profile setting.",
+            ) from None
+        region = self.region or session.region_name or "us-east-1"
+        check_region(region)
+        config = Config(
+            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            max_pool_connections=self.concurrency + 4,
+            s3={"addressing_style": "path"} if self.endpoint_url else None,
+            connect_timeout=10,
+            read_timeout=120,
+        )
+        client = session.client(
+            "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
+        )
+        if self.sse_c is not None:
+            self.sse_c.redact_logs()
+        return client
+
+    def describe_endpoint(self) -> str:
+        return self.endpoint_url or f"AWS S3 ({self.region or 'your default region'})"
