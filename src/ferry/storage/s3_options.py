@@ -181,7 +181,7 @@ class S3Options:
         region = self.region or session.region_name or "us-east-1"
         check_region(region)
         config = Config(
-            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
             max_pool_connections=self.concurrency + 4,
             s3={"addressing_style": "path"} if self.endpoint_url else None,
             connect_timeout=10,

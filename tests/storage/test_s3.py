@@ -1,0 +1,288 @@
+"""S3 behaviour over real HTTP: SSE-C, storage class, multipart, and every error case."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+
+from ferry.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    BucketNotFoundError,
+    ConfigError,
+    CredentialsError,
+    EncryptionError,
+    EndpointError,
+    FerryError,
+    NotFoundError,
+    ThrottledError,
+)
+from ferry.devserver import LocalS3Server, free_port
+from ferry.storage.s3 import MiB, S3Store
+from ferry.storage.s3_options import S3Options, SseCKey
+from tests.conftest import FaultServer
+
+KEY = os.urandom(32)
+OTHER_KEY = os.urandom(32)
+
+
+def raw_client(server: LocalS3Server):  # type: ignore[no-untyped-def]
+    return boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def with_key(options: S3Options, key: bytes | None) -> S3Options:
+    from dataclasses import replace
+
+    return replace(options, sse_c=SseCKey(key) if key else None)
+
+
+def small_parts(store: S3Store) -> S3Store:
+    store.multipart_threshold = 6 * MiB
+    store.part_size = 5 * MiB  # S3's minimum part size
+    return store
+
+
+# -- SSE-C ---------------------------------------------------------------------------------
+
+def test_sse_c_round_trip_and_the_server_refuses_reads_without_the_key(
+    bucket: str, s3_options: S3Options, s3_server: LocalS3Server
+) -> None:
+    store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
+    store.put("secret.txt", b"classified")
+    assert store.get("secret.txt") == b"classified"
+    assert store.head("secret.txt").size == len(b"classified")
+    # Proof the object really is SSE-C encrypted: the server refuses a plain read.
+    with pytest.raises(Exception, match="InvalidRequest|Bad Request"):
+        raw_client(s3_server).get_object(Bucket=bucket, Key="secret.txt")
+
+
+def test_reading_sse_c_object_without_a_key_says_to_set_the_key(
+    bucket: str, s3_options: S3Options
+) -> None:
+    S3Store(f"s3://{bucket}", with_key(s3_options, KEY)).put("s.txt", b"x")
+    plain = S3Store(f"s3://{bucket}", s3_options)
+    for read in (plain.get, plain.head):
+        with pytest.raises(EncryptionError) as caught:
+            read("s.txt")
+        assert "no key was given" in str(caught.value)
+        assert "FERRY_SSE_C_KEY" in str(caught.value)
+
+
+def test_reading_with_the_wrong_key_says_so(bucket: str, s3_options: S3Options) -> None:
+    S3Store(f"s3://{bucket}", with_key(s3_options, KEY)).put("s.txt", b"x")
+    wrong = S3Store(f"s3://{bucket}", with_key(s3_options, OTHER_KEY))
+    for read in (wrong.get, wrong.head):
+        with pytest.raises(EncryptionError) as caught:
+            read("s.txt")
+        assert "different key" in str(caught.value)
+
+
+def test_sse_c_multipart_upload_and_download(
+    bucket: str, s3_options: S3Options, tmp_path: Path
+) -> None:
+    store = small_parts(S3Store(f"s3://{bucket}", with_key(s3_options, KEY)))
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(12 * MiB + 123))
+    store.put_file("big.bin", source)
+    target = tmp_path / "back.bin"
+    store.get_file("big.bin", target)
+    assert target.read_bytes() == source.read_bytes()
+    with pytest.raises(EncryptionError):
+        S3Store(f"s3://{bucket}", s3_options).get("big.bin")
+
+
+def test_sse_c_copy_keeps_the_object_encrypted(bucket: str, s3_options: S3Options) -> None:
+    store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
+    store.put("a.txt", b"payload")
+    store.copy("a.txt", "b.txt")
+    assert store.get("b.txt") == b"payload"
+    with pytest.raises(EncryptionError):
+        S3Store(f"s3://{bucket}", s3_options).get("b.txt")
+
+
+def test_the_key_never_appears_in_logs_or_errors(
+    bucket: str, s3_options: S3Options, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = SseCKey(KEY)
+    secrets = key.secrets()
+    with caplog.at_level(logging.DEBUG):
+        store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
+        store.put("k.txt", b"x")
+        store.get("k.txt")
+        errors: list[BaseException] = []
+        for attempt in (lambda: store.get("missing"),
+                        lambda: S3Store(f"s3://{bucket}", with_key(s3_options, OTHER_KEY))
+                        .get("k.txt")):
+            try:
+                attempt()
+            except FerryError as exc:
+                errors.append(exc)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "x-amz-server-side-encryption-customer-key" in logged.lower()  # logs were captured
+    texts = [logged, repr(key), str(key), repr(store.options)] + [
+        f"{e!s} {e!r}" for e in errors]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
+
+
+def test_bucket_blocking_sse_c_says_how_to_allow_it(fault_server: FaultServer) -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(endpoint_url=fault_server.url, region="us-east-1", max_attempts=1,
+                        sse_c=SseCKey(KEY))
+    with pytest.raises(EncryptionError) as caught:
+        S3Store("s3://ssec-blocked", options).put("a.txt", b"x")
+    message = str(caught.value)
+    assert "block SSE-C" in message and "put-bucket-encryption" in message
+    assert '"EncryptionType":["NONE"]' in message
+
+
+# -- storage class, conditional multipart, aborts ------------------------------------------
+
+def test_uploads_use_intelligent_tiering_by_default(
+    bucket: str, s3_options: S3Options, s3_server: LocalS3Server, tmp_path: Path
+) -> None:
+    store = small_parts(S3Store(f"s3://{bucket}", s3_options))
+    store.put("small", b"x")
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(7 * MiB))
+    store.put_file("big", big)
+    client = raw_client(s3_server)
+    for key in ("small", "big"):
+        assert client.head_object(Bucket=bucket, Key=key)["StorageClass"] == "INTELLIGENT_TIERING"
+
+
+def test_an_invalid_storage_class_is_refused_with_the_valid_ones(
+    bucket: str, s3_options: S3Options
+) -> None:
+    from dataclasses import replace
+
+    store = S3Store(f"s3://{bucket}", replace(s3_options, storage_class="COLD"))
+    with pytest.raises(ConfigError, match="INTELLIGENT_TIERING"):
+        store.put("x", b"x")
+
+
+def test_create_only_multipart_conflict_aborts_the_upload(
+    bucket: str, s3_options: S3Options, tmp_path: Path
+) -> None:
+    store = small_parts(S3Store(f"s3://{bucket}/models", s3_options))
+    big = tmp_path / "model.bin"
+    big.write_bytes(os.urandom(11 * MiB))
+    store.put_file("v1/model.bin", big, mode="create")
+    big.write_bytes(os.urandom(11 * MiB))
+    with pytest.raises(AlreadyExistsError):
+        store.put_file("v1/model.bin", big, mode="create")
+    assert store.list_incomplete_uploads() == []
+    assert store.head("v1/model.bin").size == 11 * MiB
+
+
+def test_a_failed_multipart_upload_leaves_no_orphan_parts(
+    bucket: str, s3_options: S3Options, tmp_path: Path
+) -> None:
+    store = small_parts(S3Store(f"s3://{bucket}", s3_options))
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(16 * MiB))
+
+    def fail_on_third_part(params, **_):  # type: ignore[no-untyped-def]
+        if params.get("PartNumber") == 3:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-upload
+
+    store._client.meta.events.register("provide-client-params.s3.UploadPart",
+                                       fail_on_third_part)
+    with pytest.raises(KeyboardInterrupt):
+        store.put_file("big.bin", big)
+    assert store.list_incomplete_uploads() == []
+    assert not store.exists("big.bin")
+
+
+# -- errors users meet (seed 003 and more) -------------------------------------------------
+
+def test_missing_bucket_is_told_apart_from_a_missing_key(
+    bucket: str, s3_options: S3Options
+) -> None:
+    missing = S3Store("s3://no-such-bucket-here", s3_options)
+    for action in (lambda: missing.get("k"), lambda: missing.head("k"),
+                   lambda: list(missing.list()), lambda: missing.put("k", b"x")):
+        with pytest.raises(BucketNotFoundError) as caught:
+            action()
+        assert "does not exist" in str(caught.value)
+        assert "aws s3 mb s3://no-such-bucket-here" in str(caught.value)
+    with pytest.raises(NotFoundError) as caught:
+        S3Store(f"s3://{bucket}", s3_options).get("no-such-key")
+    assert not isinstance(caught.value, BucketNotFoundError)
+
+
+def test_access_denied_is_told_apart_from_missing(fault_server: FaultServer) -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(endpoint_url=fault_server.url, region="us-east-1", max_attempts=1)
+    with pytest.raises(AccessDeniedError) as caught:
+        S3Store("s3://denied", options).get("model.pkl")
+    assert "s3:GetObject" in str(caught.value) and "arn:aws:s3:::denied/*" in str(caught.value)
+
+
+def test_throttling_is_retried_then_reported(fault_server: FaultServer) -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(endpoint_url=fault_server.url, region="us-east-1", max_attempts=3)
+    before = fault_server.requests()
+    with pytest.raises(ThrottledError) as caught:
+        S3Store("s3://throttled", options).put("a", b"x")
+    assert fault_server.requests() - before == 3  # every attempt reached the server
+    assert "SlowDown" in str(caught.value) and "FERRY_CONCURRENCY" in str(caught.value)
+
+
+def test_no_credentials_names_both_fixes(s3_server: LocalS3Server) -> None:
+    options = S3Options(endpoint_url=s3_server.url, region="us-east-1", max_attempts=1)
+    with pytest.raises(CredentialsError) as caught:
+        S3Store("s3://any-bucket", options).get("k")
+    message = str(caught.value)
+    assert "aws configure" in message
+    assert "AWS_ACCESS_KEY_ID" in message and "AWS_SECRET_ACCESS_KEY" in message
+
+
+def test_unreachable_endpoint_says_what_to_check(dev_credentials: None) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    options = S3Options(endpoint_url=url, region="us-east-1", max_attempts=1)
+    with pytest.raises(EndpointError) as caught:
+        S3Store("s3://any-bucket", options).get("k")
+    assert url in str(caught.value) and "ferry dev s3" in str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("s3://my-bucket", "without s3://: 'my-bucket'"),
+    ("My_Bucket", "3-63 characters"),
+    ("ab", "3-63 characters"),
+])
+def test_invalid_bucket_names_say_the_valid_form(name: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        S3Store(f"s3://{name}", S3Options(region="us-east-1"), client=object())  # type: ignore[arg-type]
+    assert hint in str(caught.value)
+
+
+def test_a_place_name_region_suggests_the_code() -> None:
+    with pytest.raises(ConfigError) as caught:
+        S3Options(region="Frankfurt")
+    assert "'eu-central-1'" in str(caught.value)
+    with pytest.raises(ConfigError, match="not a region code"):
+        S3Options(region="moon-base")
+
+
+def test_sse_c_keys_are_validated_and_key_files_must_be_private(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="32 bytes"):
+        SseCKey(b"short")
+    key_file = tmp_path / "sse.key"
+    key_file.write_text(base64.b64encode(KEY).decode())
+    key_file.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        SseCKey.from_file(key_file)
+    key_file.chmod(0o600)
+    assert SseCKey.from_file(key_file).secrets() == SseCKey(KEY).secrets()
+    key_file.write_bytes(KEY)
+    assert SseCKey.from_file(key_file).secrets() == SseCKey(KEY).secrets()
+    with pytest.raises(ConfigError, match="neither base64"):
+        SseCKey.from_text("not a key!", "FERRY_SSE_C_KEY")
