@@ -25,14 +25,15 @@ from ferry.errors import (
 )
 from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
 
-__all__ = ["LocalStore", "write_atomically"]
+__all__ = ["LocalStore", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
 _COPY_CHUNK = 1024 * 1024
 
 
-def _temp_path(path: Path) -> Path:
+def temp_path(path: Path) -> Path:
+    """A hidden temporary name beside ``path``, never listed by a store."""
     return path.with_name(f".{path.name}{_TMP_MARK}{uuid.uuid4().hex[:12]}")
 
 
@@ -42,7 +43,7 @@ def write_atomically(path: Path, chunks: Iterable[bytes], *, mode: PutMode = "ov
     With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_path(path)
+    temp = temp_path(path)
     try:
         with open(temp, "wb") as handle:
             for chunk in chunks:

@@ -6,8 +6,8 @@
   multipart completion, so two writers can never both win.
 - Large files go up in parts from a bounded pool that reads each part when it is sent
   (memory stays at ``workers x part size``). A failed or interrupted multipart upload is
-  aborted, so it leaves no orphan parts. Downloads use s3transfer, which writes to a
-  temporary file and renames it into place.
+  aborted, so it leaves no orphan parts. Downloads fetch ranges in parallel into a
+  temporary file that is renamed into place; a small object costs one request.
 - botocore exceptions are translated by :mod:`ferry.storage.s3_errors` and never escape.
 """
 
@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ferry.errors import FerryError, MultiError, NotFoundError
 from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3_errors import Context, Operation, bucket_missing, translate
 from ferry.storage.s3_options import S3Options
@@ -122,21 +123,55 @@ class S3Store(BaseStore):
         return StoredObject(data, _info(key, response))
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
-        from boto3.s3.transfer import TransferConfig
-
-        config = TransferConfig(
-            multipart_threshold=self.multipart_threshold,
-            multipart_chunksize=self.part_size,
-            max_concurrency=self.part_workers,
-        )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        info = self.head(key)
-        with self._translating("read", key):
-            self._client.download_file(
-                self.bucket, self._full(key), str(path), ExtraArgs=self._sse or None, Config=config
-            )
+        temp = temp_path(path)
+        try:
+            with open(temp, "wb") as out:
+                info = self._download(key, out.fileno())
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
         return info
+
+    def _download(self, key: str, fd: int) -> ObjectInfo:
+        """Fetch the first part; then, for a large object, the other parts in parallel.
+
+        A small object costs one request. Later parts are asked for with ``If-Match`` on
+        the first part's ETag, so an object replaced mid-download fails instead of
+        producing a file spliced from two versions.
+        """
+        first = self._get_range(key, 0, self.part_size - 1, None)
+        total = _total_size(first)
+        etag = first["ETag"]
+        _write_stream(first["Body"], fd, 0)
+        starts = range(self.part_size, total, self.part_size)
+
+        def fetch(start: int) -> None:
+            end = min(start + self.part_size, total) - 1
+            _write_stream(self._get_range(key, start, end, etag)["Body"], fd, start)
+
+        with ThreadPoolExecutor(max_workers=self.part_workers) as pool:
+            list(pool.map(fetch, starts))
+        return ObjectInfo(
+            key=key,
+            size=total,
+            etag=etag.strip('"'),
+            mtime=first["LastModified"],
+            metadata=first.get("Metadata", {}),
+        )
+
+    def _get_range(self, key: str, start: int, end: int, etag: str | None) -> dict[str, Any]:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key), **self._sse}
+        if etag:
+            args["IfMatch"] = etag
+        with self._translating("read", key):
+            try:
+                return dict(self._client.get_object(Range=f"bytes={start}-{end}", **args))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                return dict(self._client.get_object(**args))  # an empty object has no ranges
 
     def head(self, key: str) -> ObjectInfo:
         with self._translating("head", key):
@@ -325,6 +360,21 @@ def _delete_error(error: Mapping[str, str]) -> FerryError:
         f"S3 refused to delete it: {error.get('Code')} {error.get('Message', '')}".strip(),
         "Check that your IAM policy allows s3:DeleteObject.",
     )
+
+
+def _total_size(response: Mapping[str, Any]) -> int:
+    """The whole object's size, from a ranged answer's Content-Range ("bytes 0-9/1234")."""
+    content_range = response.get("ContentRange")
+    if content_range:
+        return int(content_range.rsplit("/", 1)[1])
+    return int(response["ContentLength"])
+
+
+def _write_stream(body: Any, fd: int, offset: int) -> None:
+    """Copy a streaming body into ``fd`` at ``offset`` in 1 MiB chunks (constant memory)."""
+    for chunk in body.iter_chunks(MiB):
+        os.pwrite(fd, chunk, offset)
+        offset += len(chunk)
 
 
 def _checksum(response: Mapping[str, Any]) -> str | None:

@@ -122,6 +122,11 @@ def _client_error(exc: ClientError, ctx: Context) -> FerryError:
         return _no_bucket(ctx)
     if code in {"NoSuchKey", "NoSuchUpload"} or status == 404:
         return NotFoundError(f"No object at {ctx.where}.", "Check the key (list with 'ferry ls').")
+    if (code == "PreconditionFailed" or status == 412) and ctx.operation == "read":
+        return FerryError(
+            f"{ctx.where} was replaced while it was being read.",
+            "Run the command again to read the new version.",
+        )
     if code in {"PreconditionFailed", "ConditionalRequestConflict"} or status == 412:
         return AlreadyExistsError(
             f"An object already exists at {ctx.where}; ferry does not overwrite it.",
