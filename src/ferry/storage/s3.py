@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -289,11 +290,11 @@ class S3Store(BaseStore):
     ) -> list[dict[str, Any]]:
         part_size = max(self.part_size, math.ceil(size / 10_000))
         count = math.ceil(size / part_size)
-        fd = os.open(path, os.O_RDONLY)
 
         def send(number: int) -> dict[str, Any]:
-            body = os.pread(fd, part_size, (number - 1) * part_size)
-            with self._translating("write", key):
+            start = (number - 1) * part_size
+            body = FileRange(path, start, min(part_size, size - start))
+            with body, self._translating("write", key):
                 response = self._client.upload_part(
                     Bucket=self.bucket,
                     Key=self._full(key),
@@ -303,18 +304,13 @@ class S3Store(BaseStore):
                     ChecksumAlgorithm="CRC32",
                     **self._sse,
                 )
-            return {
-                "PartNumber": number,
-                "ETag": response["ETag"],
-                "ChecksumCRC32": response.get("ChecksumCRC32"),
-            }
+            part = {"PartNumber": number, "ETag": response["ETag"]}
+            if response.get("ChecksumCRC32"):
+                part["ChecksumCRC32"] = response["ChecksumCRC32"]
+            return part
 
-        try:
-            with ThreadPoolExecutor(max_workers=self.part_workers) as pool:
-                parts = list(pool.map(send, range(1, count + 1)))
-        finally:
-            os.close(fd)
-        return [{k: v for k, v in part.items() if v is not None} for part in parts]
+        with ThreadPoolExecutor(max_workers=self.part_workers) as pool:
+            return list(pool.map(send, range(1, count + 1)))
 
     def _abort(self, full_key: str, upload_id: str) -> None:
         # The original error matters more than a failed abort.
@@ -360,6 +356,49 @@ def _delete_error(error: Mapping[str, str]) -> FerryError:
         f"S3 refused to delete it: {error.get('Code')} {error.get('Message', '')}".strip(),
         "Check that your IAM policy allows s3:DeleteObject.",
     )
+
+
+class FileRange(io.RawIOBase):
+    """A seekable, read-only view of ``length`` bytes of a file from ``start``.
+
+    botocore reads it to checksum a part, seeks back, and streams it to the socket, so a
+    part in flight costs a read buffer, not the whole part in memory.
+    """
+
+    def __init__(self, path: Path, start: int, length: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._start, self._length, self._pos = start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._length - self._pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self._file.fileno(), want, self._start + self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, min(self._length, base + offset))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def __len__(self) -> int:
+        return self._length
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _total_size(response: Mapping[str, Any]) -> int:
