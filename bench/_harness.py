@@ -31,8 +31,7 @@ class Sample:
 def measure(command: Sequence[str], env: dict[str, str]) -> Sample:
     """Run ``command`` once; its wall time, CPU time (user+sys) and peak RSS."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -40,17 +39,21 @@ def measure(command: Sequence[str], env: dict[str, str]) -> Sample:
         process.stderr.close()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({process.returncode}): "
-                         f"{' '.join(command)}\n{stderr[-2000:]}")
+        raise SystemExit(
+            f"benchmark command failed ({process.returncode}): "
+            f"{' '.join(command)}\n{stderr[-2000:]}"
+        )
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def median_of(runs: int, once: Callable[[int], Sample]) -> Sample:
     """Median wall, CPU and RSS over ``runs`` calls of ``once(run_index)``."""
     samples = [once(i) for i in range(runs)]
-    return Sample(statistics.median(s.wall for s in samples),
-                  statistics.median(s.cpu for s in samples),
-                  max(s.rss_mib for s in samples))
+    return Sample(
+        statistics.median(s.wall for s in samples),
+        statistics.median(s.cpu for s in samples),
+        max(s.rss_mib for s in samples),
+    )
 
 
 def print_table(title: str, rows: list[tuple[str, dict[str, Sample]]], baseline: str) -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table  # noqa: E402
+from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
 
-from ferry.devserver import LocalS3Server, ensure_tool  # noqa: E402
-from ferry.storage.s3 import S3Store  # noqa: E402
-from ferry.storage.s3_options import S3Options  # noqa: E402
+from ferry.devserver import LocalS3Server, ensure_tool
+from ferry.storage.s3 import S3Store
+from ferry.storage.s3_options import S3Options
 
 BUCKET = "bench"
 
@@ -49,8 +49,10 @@ def commands(tool: str, aws: Path, endpoint: str) -> dict[str, list[str]]:
     if tool == "ferry":
         return {"cp": [str(FERRY), "cp"], "cp -r": [str(FERRY), "cp", "-r"]}
     base = [str(aws), "s3", "cp", "--endpoint-url", endpoint, "--only-show-errors"]
-    return {"cp": [*base, "--storage-class", "INTELLIGENT_TIERING"],
-            "cp -r": [*base, "--recursive", "--storage-class", "INTELLIGENT_TIERING"]}
+    return {
+        "cp": [*base, "--storage-class", "INTELLIGENT_TIERING"],
+        "cp -r": [*base, "--recursive", "--storage-class", "INTELLIGENT_TIERING"],
+    }
 
 
 def main() -> None:
@@ -67,12 +69,19 @@ def main() -> None:
         env.pop("FERRY_SSE_C_KEY", None)
         os.environ.update(server.env())
         store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
-        tools = {"ferry": commands("ferry", aws, server.url),
-                 "aws": commands("aws", aws, server.url)}
+        tools = {
+            "ferry": commands("ferry", aws, server.url),
+            "aws": commands("aws", aws, server.url),
+        }
         rows: list[tuple[str, dict[str, Sample]]] = [
-            (phase, {}) for phase in ("put 1000 x 4 KiB", "get 1000 x 4 KiB",
-                                      f"put 1 x {args.large_mib} MiB",
-                                      f"get 1 x {args.large_mib} MiB")]
+            (phase, {})
+            for phase in (
+                "put 1000 x 4 KiB",
+                "get 1000 x 4 KiB",
+                f"put 1 x {args.large_mib} MiB",
+                f"get 1 x {args.large_mib} MiB",
+            )
+        ]
         for tool, cmd in tools.items():
             for i in range(args.runs):
                 prefix = f"s3://{BUCKET}/{tool}/{i}"
@@ -92,10 +101,16 @@ def main() -> None:
                 assert (out / "big.bin").stat().st_size == large.stat().st_size
                 store.delete(info.key for info in store.list(f"{tool}/{i}/"))
                 shutil.rmtree(out, ignore_errors=True)
-        table = [(phase, {tool: median_of(len(s), lambda j, s=s: s[j]) for tool, s in by.items()})
-                 for phase, by in rows]
-    print_table(f"ferry vs aws s3 cp, median of {args.runs} runs, local S3 server "
-                f"(ministack), {os.cpu_count()} cores", table, baseline="ferry")
+        table = [
+            (phase, {tool: median_of(len(s), lambda j, s=s: s[j]) for tool, s in by.items()})
+            for phase, by in rows
+        ]
+    print_table(
+        f"ferry vs aws s3 cp, median of {args.runs} runs, local S3 server "
+        f"(ministack), {os.cpu_count()} cores",
+        table,
+        baseline="ferry",
+    )
 
 
 if __name__ == "__main__":

@@ -68,8 +68,9 @@ def main() -> None:
         ferry("cp", "-r", f"s3://{BUCKET}/run-1", str(restored), env=env)
         same = filecmp.dircmp(data / "logs", restored / "logs")
         assert not (same.diff_files or same.left_only or same.right_only)
-        assert filecmp.cmp(data / "models" / "model.bin", restored / "models" / "model.bin",
-                           shallow=False)
+        assert filecmp.cmp(
+            data / "models" / "model.bin", restored / "models" / "model.bin", shallow=False
+        )
         print("restored copy is identical")
 
         step("Encrypt at rest with your own key (SSE-C)")
@@ -77,8 +78,13 @@ def main() -> None:
         ferry("cp", str(data / "models" / "model.bin"), f"s3://{BUCKET}/secure/", env=key_env)
         ferry("cp", f"s3://{BUCKET}/secure/model.bin", str(Path(tmp) / "m.bin"), env=key_env)
         print("Without the key, S3 refuses to read it, and ferry says what to do:")
-        ferry("cp", f"s3://{BUCKET}/secure/model.bin", str(Path(tmp) / "x.bin"), env=env,
-              expect_failure=True)
+        ferry(
+            "cp",
+            f"s3://{BUCKET}/secure/model.bin",
+            str(Path(tmp) / "x.bin"),
+            env=env,
+            expect_failure=True,
+        )
 
         step("Mistakes get one clear line and a distinct exit code")
         ferry("--region", "Frankfurt", "ls", f"s3://{BUCKET}/", env=env, expect_failure=True)

@@ -38,8 +38,11 @@ def test_each_layer_overrides_the_one_below(tmp_path: Path) -> None:
 
 
 def test_standard_aws_variables_are_honoured_when_ferry_has_none(tmp_path: Path) -> None:
-    settings = load_settings(env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-2"},
-                             cwd=tmp_path, user_config_dir=tmp_path)
+    settings = load_settings(
+        env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-2"},
+        cwd=tmp_path,
+        user_config_dir=tmp_path,
+    )
     assert settings.endpoint_url == "http://127.0.0.1:9"
     assert settings.sources["endpoint_url"] == "env AWS_ENDPOINT_URL"
     assert settings.region == "us-east-2"
@@ -51,11 +54,14 @@ def test_a_key_in_a_config_file_is_refused(tmp_path: Path) -> None:
         load_settings(env={}, cwd=tmp_path, user_config_dir=tmp_path / "none")
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"FERRY_CONCURRENCY": "lots"}, "positive whole number"),
-    ({"FERRY_STORAGE_CLASS": "FROZEN"}, "INTELLIGENT_TIERING"),
-    ({"FERRY_OFFLINE": "maybe"}, "true or false"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FERRY_CONCURRENCY": "lots"}, "positive whole number"),
+        ({"FERRY_STORAGE_CLASS": "FROZEN"}, "INTELLIGENT_TIERING"),
+        ({"FERRY_OFFLINE": "maybe"}, "true or false"),
+    ],
+)
 def test_bad_values_name_the_setting_and_its_source(
     tmp_path: Path, env: dict[str, str], message: str
 ) -> None:
@@ -72,8 +78,10 @@ def test_unknown_settings_are_refused(tmp_path: Path) -> None:
 
 def test_settings_rows_redact_the_key(tmp_path: Path) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
-    rows = load_settings(env={"FERRY_SSE_C_KEY": key}, cwd=tmp_path,
-                         user_config_dir=tmp_path).rows()
+    rows = load_settings(
+        env={"FERRY_SSE_C_KEY": key}, cwd=tmp_path, user_config_dir=tmp_path
+    ).rows()
     assert ("sse_c_key", "<redacted>", "env FERRY_SSE_C_KEY") in rows
-    assert key not in repr(rows) and key not in repr(load_settings(
-        env={"FERRY_SSE_C_KEY": key}, cwd=tmp_path, user_config_dir=tmp_path))
+    assert key not in repr(rows) and key not in repr(
+        load_settings(env={"FERRY_SSE_C_KEY": key}, cwd=tmp_path, user_config_dir=tmp_path)
+    )

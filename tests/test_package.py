@@ -11,15 +11,21 @@ from ferry.devserver import LocalS3Server
 
 
 def test_import_is_fast_and_light() -> None:
-    code = ("import time, sys; t = time.perf_counter(); import ferry; "
-            "print(time.perf_counter() - t, 'boto3' in sys.modules, 'pandas' in sys.modules)")
+    code = (
+        "import time, sys; t = time.perf_counter(); import ferry; "
+        "print(time.perf_counter() - t, 'boto3' in sys.modules, 'pandas' in sys.modules)"
+    )
     best = min(
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout.split()[0])
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
         for _ in range(3)
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[1:] == ["False", "False"]
     assert best < 0.3
 

@@ -20,8 +20,9 @@ def run(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-unt
     runner = CliRunner()
 
     def invoke(*args: str, code: int = 0) -> str:
-        result = runner.invoke(cli, ["--endpoint-url", s3_server.url, "--region", "us-east-1",
-                                     *args])
+        result = runner.invoke(
+            cli, ["--endpoint-url", s3_server.url, "--region", "us-east-1", *args]
+        )
         assert result.exit_code == code, result.output
         return result.output
 

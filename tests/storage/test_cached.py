@@ -61,8 +61,12 @@ def test_an_unreachable_store_falls_back_to_the_cache(
 ) -> None:
     s3_store.put("obj", b"payload")
     CachedStore(s3_store, tmp_path / "cache").get("obj")
-    down = S3Store(f"s3://{bucket}/root", S3Options(
-        endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1", max_attempts=1))
+    down = S3Store(
+        f"s3://{bucket}/root",
+        S3Options(
+            endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1", max_attempts=1
+        ),
+    )
     # The same URL means the same cache entries.
     with pytest.warns(StaleCacheWarning, match="could not be reached"):
         assert CachedStore(down, tmp_path / "cache").get("obj") == b"payload"

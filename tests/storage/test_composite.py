@@ -50,10 +50,15 @@ def test_when_every_member_fails_one_error_lists_each(
         empty.get("nothing")
     assert "memory://a" in str(missing.value) and str(tmp_path) in str(missing.value)
 
-    unreachable = S3Options(endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
-                            max_attempts=1)
-    failing = CompositeStore([S3Store("s3://bucket-that-is-not-there", s3_options),
-                              S3Store("s3://other-bucket", unreachable)])
+    unreachable = S3Options(
+        endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1", max_attempts=1
+    )
+    failing = CompositeStore(
+        [
+            S3Store("s3://bucket-that-is-not-there", s3_options),
+            S3Store("s3://other-bucket", unreachable),
+        ]
+    )
     with pytest.raises(MultiError) as caught:
         failing.get("k")
     assert len(caught.value.failures) == 2

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
+from ferry.devserver import LocalS3Server, free_port
 from ferry.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -22,7 +24,6 @@ from ferry.errors import (
     NotFoundError,
     ThrottledError,
 )
-from ferry.devserver import LocalS3Server, free_port
 from ferry.storage.s3 import MiB, S3Store
 from ferry.storage.s3_options import S3Options, SseCKey
 from tests.conftest import FaultServer
@@ -32,8 +33,13 @@ OTHER_KEY = os.urandom(32)
 
 
 def raw_client(server: LocalS3Server):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "s3",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def with_key(options: S3Options, key: bytes | None) -> S3Options:
@@ -50,6 +56,7 @@ def small_parts(store: S3Store) -> S3Store:
 
 # -- SSE-C ---------------------------------------------------------------------------------
 
+
 def test_sse_c_round_trip_and_the_server_refuses_reads_without_the_key(
     bucket: str, s3_options: S3Options, s3_server: LocalS3Server
 ) -> None:
@@ -58,7 +65,7 @@ def test_sse_c_round_trip_and_the_server_refuses_reads_without_the_key(
     assert store.get("secret.txt") == b"classified"
     assert store.head("secret.txt").size == len(b"classified")
     # Proof the object really is SSE-C encrypted: the server refuses a plain read.
-    with pytest.raises(Exception, match="InvalidRequest|Bad Request"):
+    with pytest.raises(ClientError, match=r"InvalidRequest|Bad Request"):
         raw_client(s3_server).get_object(Bucket=bucket, Key="secret.txt")
 
 
@@ -116,17 +123,17 @@ def test_the_key_never_appears_in_logs_or_errors(
         store.put("k.txt", b"x")
         store.get("k.txt")
         errors: list[BaseException] = []
-        for attempt in (lambda: store.get("missing"),
-                        lambda: S3Store(f"s3://{bucket}", with_key(s3_options, OTHER_KEY))
-                        .get("k.txt")):
+        for attempt in (
+            lambda: store.get("missing"),
+            lambda: S3Store(f"s3://{bucket}", with_key(s3_options, OTHER_KEY)).get("k.txt"),
+        ):
             try:
                 attempt()
             except FerryError as exc:
                 errors.append(exc)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "x-amz-server-side-encryption-customer-key" in logged.lower()  # logs were captured
-    texts = [logged, repr(key), str(key), repr(store.options)] + [
-        f"{e!s} {e!r}" for e in errors]
+    texts = [logged, repr(key), str(key), repr(store.options)] + [f"{e!s} {e!r}" for e in errors]
     for text in texts:
         for secret in secrets:
             assert secret not in text
@@ -134,8 +141,9 @@ def test_the_key_never_appears_in_logs_or_errors(
 
 def test_bucket_blocking_sse_c_says_how_to_allow_it(fault_server: FaultServer) -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-    options = S3Options(endpoint_url=fault_server.url, region="us-east-1", max_attempts=1,
-                        sse_c=SseCKey(KEY))
+    options = S3Options(
+        endpoint_url=fault_server.url, region="us-east-1", max_attempts=1, sse_c=SseCKey(KEY)
+    )
     with pytest.raises(EncryptionError) as caught:
         S3Store("s3://ssec-blocked", options).put("a.txt", b"x")
     message = str(caught.value)
@@ -144,6 +152,7 @@ def test_bucket_blocking_sse_c_says_how_to_allow_it(fault_server: FaultServer) -
 
 
 # -- storage class, conditional multipart, aborts ------------------------------------------
+
 
 def test_uploads_use_intelligent_tiering_by_default(
     bucket: str, s3_options: S3Options, s3_server: LocalS3Server, tmp_path: Path
@@ -193,8 +202,7 @@ def test_a_failed_multipart_upload_leaves_no_orphan_parts(
         if params.get("PartNumber") == 3:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-upload
 
-    store._client.meta.events.register("provide-client-params.s3.UploadPart",
-                                       fail_on_third_part)
+    store._client.meta.events.register("provide-client-params.s3.UploadPart", fail_on_third_part)
     with pytest.raises(KeyboardInterrupt):
         store.put_file("big.bin", big)
     assert store.list_incomplete_uploads() == []
@@ -203,12 +211,17 @@ def test_a_failed_multipart_upload_leaves_no_orphan_parts(
 
 # -- errors users meet (seed 003 and more) -------------------------------------------------
 
+
 def test_missing_bucket_is_told_apart_from_a_missing_key(
     bucket: str, s3_options: S3Options
 ) -> None:
     missing = S3Store("s3://no-such-bucket-here", s3_options)
-    for action in (lambda: missing.get("k"), lambda: missing.head("k"),
-                   lambda: list(missing.list()), lambda: missing.put("k", b"x")):
+    for action in (
+        lambda: missing.get("k"),
+        lambda: missing.head("k"),
+        lambda: list(missing.list()),
+        lambda: missing.put("k", b"x"),
+    ):
         with pytest.raises(BucketNotFoundError) as caught:
             action()
         assert "does not exist" in str(caught.value)
@@ -253,11 +266,14 @@ def test_unreachable_endpoint_says_what_to_check(dev_credentials: None) -> None:
     assert url in str(caught.value) and "ferry dev s3" in str(caught.value)
 
 
-@pytest.mark.parametrize(("name", "hint"), [
-    ("s3://my-bucket", "without s3://: 'my-bucket'"),
-    ("My_Bucket", "3-63 characters"),
-    ("ab", "3-63 characters"),
-])
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("s3://my-bucket", "without s3://: 'my-bucket'"),
+        ("My_Bucket", "3-63 characters"),
+        ("ab", "3-63 characters"),
+    ],
+)
 def test_invalid_bucket_names_say_the_valid_form(name: str, hint: str) -> None:
     with pytest.raises(ConfigError) as caught:
         S3Store(f"s3://{name}", S3Options(region="us-east-1"), client=object())  # type: ignore[arg-type]

@@ -21,7 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _count = 0
 _lock = threading.Lock()
 
-ERROR = "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{msg}</Message></Error>"
+ERROR = (
+    "<?xml version='1.0' encoding='UTF-8'?>"
+    "<Error><Code>{code}</Code><Message>{msg}</Message></Error>"
+)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -51,8 +54,11 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, b"", headers)
 
     def _error(self, status: int, code: str, message: str) -> None:
-        self._send(status, ERROR.format(code=code, msg=message).encode(),
-                   {"Content-Type": "application/xml"})
+        self._send(
+            status,
+            ERROR.format(code=code, msg=message).encode(),
+            {"Content-Type": "application/xml"},
+        )
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

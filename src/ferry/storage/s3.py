@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import builtins
 import io
 import math
 import os
@@ -287,7 +288,7 @@ class S3Store(BaseStore):
 
     def _upload_parts(
         self, key: str, path: Path, size: int, upload_id: str
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         part_size = max(self.part_size, math.ceil(size / 10_000))
         count = math.ceil(size / part_size)
 
@@ -300,7 +301,7 @@ class S3Store(BaseStore):
                     Key=self._full(key),
                     UploadId=upload_id,
                     PartNumber=number,
-                    Body=body,
+                    Body=body,  # type: ignore[arg-type]  # a seekable binary stream
                     ChecksumAlgorithm="CRC32",
                     **self._sse,
                 )
@@ -330,19 +331,19 @@ class S3Store(BaseStore):
 
     def delete(self, keys: Iterable[str]) -> None:
         full = [self._full(k) for k in keys]
-        failures: list[tuple[str, FerryError]] = []
+        failures: builtins.list[tuple[str, BaseException]] = []
         for start in range(0, len(full), _DELETE_BATCH):
-            batch = [{"Key": k} for k in full[start : start + _DELETE_BATCH]]
+            batch: builtins.list[Any] = [{"Key": k} for k in full[start : start + _DELETE_BATCH]]
             with self._translating("delete"):
                 response = self._client.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
                 )
             for error in response.get("Errors", []):
-                failures.append((error.get("Key", ""), _delete_error(error)))
+                failures.append((error.get("Key", ""), _delete_error(dict(error))))
         if failures:
             raise MultiError(f"Deleting from {self.url}", failures)
 
-    def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
+    def list_incomplete_uploads(self, prefix: str = "") -> builtins.list[tuple[str, str]]:
         """(key, upload id) of multipart uploads begun under ``prefix`` and never finished."""
         with self._translating("list", prefix):
             response = self._client.list_multipart_uploads(
@@ -351,7 +352,7 @@ class S3Store(BaseStore):
         return [(self._relative(u["Key"]), u["UploadId"]) for u in response.get("Uploads", [])]
 
 
-def _delete_error(error: Mapping[str, str]) -> FerryError:
+def _delete_error(error: Mapping[str, Any]) -> FerryError:
     return FerryError(
         f"S3 refused to delete it: {error.get('Code')} {error.get('Message', '')}".strip(),
         "Check that your IAM policy allows s3:DeleteObject.",
