@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import ferry
 from ferry.devserver import LocalS3Server
+from tests.support.net import listening_addresses
 
 
 def test_import_is_fast_and_light() -> None:
@@ -37,14 +37,4 @@ def test_all_matches_the_public_names() -> None:
 
 
 def test_the_local_server_listens_on_loopback_only(s3_server: LocalS3Server) -> None:
-    port = f"{s3_server.port:04X}"
-    listening = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        path = Path(table)
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and local.endswith(f":{port}"):
-                listening.append(local.split(":")[0])
-    assert listening == ["0100007F"]  # 127.0.0.1, and nothing else
+    assert listening_addresses(s3_server.port) == ["0100007F"]  # 127.0.0.1, and nothing else
