@@ -19,9 +19,11 @@ from ferry.errors import (
     MultiError,
     NotFoundError,
     OfflineError,
+    RubiconException,
     ThrottledError,
 )
 from ferry.storage import ObjectInfo, Store, open_store
+from ferry.tracking import Rubicon
 
 __version__ = "0.1.0"
 
@@ -38,6 +40,8 @@ __all__ = [
     "NotFoundError",
     "ObjectInfo",
     "OfflineError",
+    "Rubicon",
+    "RubiconException",
     "Settings",
     "Store",
     "ThrottledError",

@@ -16,7 +16,8 @@ and never reach a user. Each class has its own ``exit_code`` for the command lin
     ├── ThrottledError                           9  S3 kept throttling after every retry
     ├── EncryptionError                         10  SSE-C key missing, wrong or blocked
     ├── MultiError                              11  several parts of one operation failed
-    └── OfflineError                            12  offline and the object is not cached
+    ├── OfflineError                            12  offline and the object is not cached
+    └── RubiconException                        13  experiment tracking (rubicon-ml's name)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "MultiError",
     "NotFoundError",
     "OfflineError",
+    "RubiconException",
     "ThrottledError",
 ]
 
@@ -140,3 +142,12 @@ class MultiError(FerryError):
             + ".",
             "Fix what is named above and run the command again; what succeeded is kept.",
         )
+
+
+class RubiconException(FerryError):
+    """An experiment-tracking error; the name rubicon-ml users already catch.
+
+    Messages follow rubicon-ml's wording ("No project with name 'x' found.").
+    """
+
+    exit_code = 13

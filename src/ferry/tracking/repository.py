@@ -1,0 +1,299 @@
+"""Tracked entities in a Store, in rubicon-ml's filesystem layout.
+
+::
+
+    <root>/<slug(project)>/metadata.json
+        artifacts/<id>/{data, metadata.json}
+        dataframes/<id>/{data/data.parquet, metadata.json}
+        experiments/<id>/metadata.json
+            metrics/<slug>/metadata.json     parameters/<slug>/...    features/<slug>/...
+            artifacts/<id>/...               dataframes/<id>/...
+        <entity folder>/tags_<uuid>.json, comments_<uuid>.json
+
+Where rubicon-ml does a HEAD, a LIST and a PUT to log a metric, this repository does one
+create-only PUT: the store refuses a second metric of the same name atomically. Reads of
+many entities list once and fetch the ``metadata.json`` files concurrently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ferry.errors import AlreadyExistsError, NotFoundError, RubiconException
+from ferry.storage.base import ObjectInfo, Store
+from ferry.storage.batch import run_many
+from ferry.tracking.codec import dumps, loads, slugify
+from ferry.tracking.domain import (
+    Artifact,
+    Dataframe,
+    E,
+    Experiment,
+    Feature,
+    Metric,
+    Parameter,
+    Project,
+    from_record,
+    to_record,
+)
+
+__all__ = ["Annotations", "Repository", "Where"]
+
+METADATA = "metadata.json"
+_NAMED = {Metric: "metrics", Parameter: "parameters", Feature: "features"}
+_BY_ID = {Artifact: "artifacts", Dataframe: "dataframes"}
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which project, and optionally which experiment, an entity belongs to."""
+
+    project: str
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """The tags_/comments_ records of one entity folder, in the order to apply them."""
+
+    records: list[dict[str, list[str]]]
+
+    def apply(self, tags: list[str], comments: list[str]) -> tuple[list[str], list[str]]:
+        """Merge like rubicon-ml: once any record exists, tags and comments act as sets."""
+        if not self.records:
+            return list(tags), list(comments)
+        tag_set, comment_list = set(tags), list(comments)
+        for record in self.records:
+            tag_set = (tag_set | set(record.get("added_tags", []))) - set(
+                record.get("removed_tags", [])
+            )
+            comment_list = comment_list + list(record.get("added_comments", []))
+            removed = set(record.get("removed_comments", []))
+            comment_list = [c for c in dict.fromkeys(comment_list) if c not in removed]
+        return sorted(tag_set), comment_list
+
+
+class Repository:
+    """Reads and writes tracked entities in one store.
+
+    Args:
+        store: where the root lives (memory, a local folder, ``s3://bucket/prefix``).
+        workers: how many requests run at once when reading many entities.
+    """
+
+    def __init__(self, store: Store, *, workers: int = 32) -> None:
+        self.store = store
+        self.workers = workers
+
+    # -- paths -------------------------------------------------------------------------
+
+    @staticmethod
+    def project_dir(name: str) -> str:
+        return slugify(name)
+
+    def experiments_dir(self, project: str) -> str:
+        return f"{slugify(project)}/experiments"
+
+    def parent_dir(self, where: Where) -> str:
+        if where.experiment is None:
+            return slugify(where.project)
+        return f"{self.experiments_dir(where.project)}/{where.experiment}"
+
+    def entity_dir(self, where: Where, kind: type, identifier: str) -> str:
+        """The folder of one metric/parameter/feature (by name) or artifact/dataframe (by id)."""
+        if kind in _NAMED:
+            return f"{self.parent_dir(where)}/{_NAMED[kind]}/{slugify(identifier)}"
+        return f"{self.parent_dir(where)}/{_BY_ID[kind]}/{identifier}"
+
+    def experiment_dir(self, project: str, experiment_id: str) -> str:
+        return f"{self.experiments_dir(project)}/{experiment_id}"
+
+    # -- generic -----------------------------------------------------------------------
+
+    def _create(self, folder: str, entity: Any, duplicate: str | None) -> None:
+        """Write ``folder/metadata.json``; refuse atomically if ``duplicate`` is set."""
+        data = dumps(to_record(entity)).encode()
+        key = f"{folder}/{METADATA}"
+        try:
+            self.store.put(key, data, mode="create" if duplicate else "overwrite")
+        except AlreadyExistsError:
+            raise RubiconException(duplicate or f"{key} already exists.") from None
+
+    def _read(self, kind: type[E], folder: str, missing: str) -> E:
+        try:
+            return from_record(kind, loads(self.store.get(f"{folder}/{METADATA}")))
+        except NotFoundError:
+            raise RubiconException(missing) from None
+
+    def _read_many(self, kind: type[E], keys: Sequence[str]) -> list[E]:
+        """Fetch ``metadata.json`` files concurrently; sorted by creation time like
+        rubicon-ml. A folder without one is skipped."""
+        if not keys:
+            return []
+        fetched = self.fetch(keys, missing_ok=True)
+        entities = [from_record(kind, loads(fetched[k])) for k in keys if k in fetched]
+        return sorted(entities, key=lambda e: e.created_at)
+
+    def fetch(self, keys: Iterable[str], *, missing_ok: bool = False) -> dict[str, bytes]:
+        """Many objects at once, from a bounded pool of workers."""
+
+        def get(key: str) -> bytes | None:
+            try:
+                return self.store.get(key)
+            except NotFoundError:
+                if missing_ok:
+                    return None
+                raise
+
+        results = run_many(
+            f"Reading {self.store.url}", {k: (lambda k=k: get(k)) for k in keys}, self.workers
+        )
+        return {k: v for k, v in results.items() if v is not None}
+
+    def child_metadata_keys(self, folder: str) -> list[str]:
+        """``folder/<child>/metadata.json`` for each child folder (one listing)."""
+        listing = self.store.ls(f"{folder}/")
+        return [f"{prefix}{METADATA}" for prefix in listing.prefixes]
+
+    def walk(self, folder: str) -> list[ObjectInfo]:
+        """Every object below ``folder`` (one paginated listing)."""
+        return list(self.store.list(f"{folder}/"))
+
+    # -- projects ----------------------------------------------------------------------
+
+    def create_project(self, project: Project) -> None:
+        self._create(
+            self.project_dir(project.name),
+            project,
+            f"A project with name '{project.name}' already exists.",
+        )
+
+    def get_project(self, name: str) -> Project:
+        return self._read(Project, self.project_dir(name), f"No project with name '{name}' found.")
+
+    def get_projects(self) -> list[Project]:
+        return self._read_many(Project, [f"{p}{METADATA}" for p in self.store.ls("").prefixes])
+
+    # -- experiments -------------------------------------------------------------------
+
+    def create_experiment(self, experiment: Experiment) -> None:
+        self._create(self.experiment_dir(experiment.project_name, experiment.id), experiment, None)
+
+    def get_experiment(self, project: str, experiment_id: str) -> Experiment:
+        return self._read(
+            Experiment,
+            self.experiment_dir(project, experiment_id),
+            f"No experiment with id `{experiment_id}` found.",
+        )
+
+    def get_experiments(self, project: str) -> list[Experiment]:
+        return self._read_many(Experiment, self.child_metadata_keys(self.experiments_dir(project)))
+
+    def delete_experiment(self, project: str, experiment_id: str) -> None:
+        self._delete_tree(self.experiment_dir(project, experiment_id))
+
+    # -- metrics, parameters, features ---------------------------------------------------
+
+    def create_named(self, where: Where, entity: Metric | Parameter | Feature) -> None:
+        label = _NAMED[type(entity)][:-1]
+        self._create(
+            self.entity_dir(where, type(entity), entity.name),
+            entity,
+            f"A {label} with name '{entity.name}' already exists.",
+        )
+
+    def get_named(self, where: Where, kind: type[E], name: str) -> E:
+        label = _NAMED[kind][:-1]
+        return self._read(
+            kind, self.entity_dir(where, kind, name), f"No {label} with name '{name}' found."
+        )
+
+    def get_children(self, where: Where, kind: type[E]) -> list[E]:
+        folder = f"{self.parent_dir(where)}/{_NAMED.get(kind) or _BY_ID[kind]}"
+        return self._read_many(kind, self.child_metadata_keys(folder))
+
+    def log_point(self, where: Where, metric: Metric, point: dict[str, Any]) -> None:
+        """Add one step of a metric series, then make it the metric's current value."""
+        step = point["step"]
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise ValueError("`step` must be a whole number >= 0")
+        folder = self.entity_dir(where, Metric, metric.name)
+        try:
+            self.store.put(
+                f"{folder}/history/{step:020d}.json", dumps(point).encode(), mode="create"
+            )
+        except AlreadyExistsError:
+            raise RubiconException(
+                f"Metric '{metric.name}' already has a value at step {step}.",
+                "Log each step once; use the next step number.",
+            ) from None
+        self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
+
+    def history(self, where: Where, name: str) -> list[dict[str, Any]]:
+        folder = self.entity_dir(where, Metric, name)
+        keys = [info.key for info in self.store.list(f"{folder}/history/")]
+        if not keys:
+            self.get_named(where, Metric, name)  # raises if the metric does not exist
+        data = self.fetch(keys)
+        return sorted((loads(data[k]) for k in keys), key=lambda p: p["step"])
+
+    # -- artifacts and dataframes --------------------------------------------------------
+
+    def create_artifact(self, where: Where, artifact: Artifact, data: bytes) -> None:
+        folder = self.entity_dir(where, Artifact, artifact.id)
+        self.store.put(f"{folder}/data", data)  # data first: metadata makes it visible
+        self._create(folder, artifact, None)
+
+    def create_dataframe(self, where: Where, dataframe: Dataframe, parquet: bytes) -> None:
+        folder = self.entity_dir(where, Dataframe, dataframe.id)
+        self.store.put(f"{folder}/data/data.parquet", parquet)
+        self._create(folder, dataframe, None)
+
+    def get_by_id(self, where: Where, kind: type[E], entity_id: str) -> E:
+        label = _BY_ID[kind][:-1]
+        return self._read(
+            kind,
+            self.entity_dir(where, kind, entity_id),
+            f"No {label} with id `{entity_id}` found.",
+        )
+
+    def get_data(self, where: Where, kind: type, entity_id: str) -> bytes:
+        folder = self.entity_dir(where, kind, entity_id)
+        key = f"{folder}/data" if kind is Artifact else f"{folder}/data/data.parquet"
+        try:
+            return self.store.get(key)
+        except NotFoundError:
+            label = _BY_ID[kind][:-1]
+            raise RubiconException(f"No data for {label} with id `{entity_id}` found.") from None
+
+    def delete_by_id(self, where: Where, kind: type, entity_id: str) -> None:
+        self._delete_tree(self.entity_dir(where, kind, entity_id))
+
+    def _delete_tree(self, folder: str) -> None:
+        keys = [info.key for info in self.store.list(f"{folder}/")]
+        if not keys:
+            raise RubiconException(f"Nothing to delete at {self.store.url}/{folder}.")
+        self.store.delete(keys)
+
+    # -- tags and comments ---------------------------------------------------------------
+
+    def annotate(self, folder: str, field: str, values: list[str]) -> None:
+        """Record added/removed tags or comments as a new file (existing ones never change)."""
+        prefix = "tags" if field.endswith("tags") else "comments"
+        self.store.put(f"{folder}/{prefix}_{uuid.uuid4()}.json", dumps({field: values}).encode())
+
+    def annotations(self, folder: str) -> Annotations:
+        files = [o for o in self.store.ls(f"{folder}/").objects if _is_annotation(o.key)]
+        return self.annotations_from(files, self.fetch([o.key for o in files]))
+
+    @staticmethod
+    def annotations_from(files: list[ObjectInfo], data: dict[str, bytes]) -> Annotations:
+        ordered = sorted(files, key=lambda o: (o.mtime, o.key))
+        return Annotations([loads(data[o.key]) for o in ordered if o.key in data])
+
+
+def _is_annotation(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return name.endswith(".json") and name.startswith(("tags_", "comments_"))
