@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ferry.config import load_settings
@@ -255,7 +256,11 @@ class Project(HasArtifacts):
 
     def delete_experiments(self, ids: list[str]) -> None:
         for experiment_id in ids:
-            self._backends.write(lambda r, i=experiment_id: r.delete_experiment(self.name, i))
+            self._backends.write(
+                partial(
+                    Repository.delete_experiment, project=self.name, experiment_id=experiment_id
+                )
+            )
 
     def to_df(self, df_type: str = "pandas", group_by: str | None = None) -> Any:
         """One row per experiment, newest first: id, name, description, model_name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +17,7 @@ from ferry.tracking.backends import Backends
 from ferry.tracking.codec import dumps, loads, slugify
 from ferry.tracking.domain import (
     DIRECTIONALITIES,
+    E,
     Entity,
 )
 from ferry.tracking.domain import (
@@ -36,7 +38,7 @@ from ferry.tracking.domain import (
 from ferry.tracking.domain import (
     Parameter as ParameterRecord,
 )
-from ferry.tracking.repository import Annotations, Where
+from ferry.tracking.repository import Annotations, Repository, Where
 from ferry.tracking.snapshot import Snapshot
 
 __all__ = [
@@ -363,7 +365,7 @@ class HasArtifacts:
         if folder in self._cache:
             self._cache[folder].append(record)
 
-    def _records(self, kind: type[R], folder: str) -> list[R]:
+    def _records(self, kind: type[E], folder: str) -> list[E]:
         if folder in self._cache:
             return list(self._cache[folder])
         if self._snapshot is not None and self._where.experiment is not None:
@@ -384,9 +386,8 @@ class HasArtifacts:
 
     def delete_artifacts(self, ids: list[str]) -> None:
         for artifact_id in ids:
-            self._backends.write(
-                lambda r, i=artifact_id: r.delete_by_id(self._where, ArtifactRecord, i)
-            )
+            delete = partial(_delete_by_id, where=self._where, kind=ArtifactRecord, id=artifact_id)
+            self._backends.write(delete)
         self._forget("artifacts", ids)
 
     def dataframes(
@@ -400,9 +401,10 @@ class HasArtifacts:
 
     def delete_dataframes(self, ids: list[str]) -> None:
         for dataframe_id in ids:
-            self._backends.write(
-                lambda r, i=dataframe_id: r.delete_by_id(self._where, DataframeRecord, i)
+            delete = partial(
+                _delete_by_id, where=self._where, kind=DataframeRecord, id=dataframe_id
             )
+            self._backends.write(delete)
         self._forget("dataframes", ids)
 
     def _forget(self, folder: str, ids: list[str]) -> None:
@@ -575,7 +577,7 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
             self._cache[folder] = [*kept, record]
 
     def _named(
-        self, cls: type[C], kind: type[R], folder: str, name: str | None, id: str | None
+        self, cls: type[C], kind: type[E], folder: str, name: str | None, id: str | None
     ) -> C:
         if (name is None) == (id is None):
             raise ValueError("`name` OR `id` required.")
@@ -590,6 +592,10 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
                 raise RubiconException(f"No {label} with name '{name}' found.")
             return found[-1]
         return pick(items, name=None, id=id, kind=label)
+
+
+def _delete_by_id(repository: Repository, *, where: Where, kind: type, id: str) -> None:
+    repository.delete_by_id(where, kind, id)
 
 
 def _series_id(experiment_id: str, name: str) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ferry.errors import AlreadyExistsError, NotFoundError, RubiconException
@@ -147,9 +148,8 @@ class Repository:
                     return None
                 raise
 
-        results = run_many(
-            f"Reading {self.store.url}", {k: (lambda k=k: get(k)) for k in keys}, self.workers
-        )
+        calls = {k: partial(get, k) for k in keys}
+        results = run_many(f"Reading {self.store.url}", calls, self.workers)
         return {k: v for k, v in results.items() if v is not None}
 
     def child_metadata_keys(self, folder: str) -> list[str]:

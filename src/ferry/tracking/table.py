@@ -19,7 +19,9 @@ def experiment_rows(
 
     A parameter and a metric with the same name share one column; the metric wins.
     """
-    rows, parameters, metrics = [], {}, {}
+    rows: list[dict[str, Any]] = []
+    parameters: dict[str, None] = {}
+    metrics: dict[str, None] = {}
     for experiment in experiments:
         row: dict[str, Any] = {
             "id": experiment.id,
