@@ -38,9 +38,15 @@ def cli(
 
 
 def _register() -> None:
-    from ferry.cli import config_cmds, dev_cmds, storage_cmds
+    from ferry.cli import config_cmds, dev_cmds, experiments_cmds, storage_cmds
 
-    for command in (*storage_cmds.COMMANDS, config_cmds.config, dev_cmds.dev):
+    commands = (
+        *storage_cmds.COMMANDS,
+        config_cmds.config,
+        dev_cmds.dev,
+        experiments_cmds.experiments,
+    )
+    for command in commands:
         cli.add_command(command)
 
 

@@ -7,11 +7,13 @@ duplicate checks are conditional writes and reads are listed once and fetched co
 from __future__ import annotations
 
 from ferry.errors import RubiconException
+from ferry.tracking.aio import AsyncRubicon
 from ferry.tracking.client import Project, Rubicon
 from ferry.tracking.entities import Artifact, Dataframe, Experiment, Feature, Metric, Parameter
 
 __all__ = [
     "Artifact",
+    "AsyncRubicon",
     "Dataframe",
     "Experiment",
     "Feature",
