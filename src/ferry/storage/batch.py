@@ -38,17 +38,24 @@ def run_many(
     """
     results: dict[str, T] = {}
     failures: list[tuple[str, BaseException]] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(call): name for name, call in calls.items()}
-        for future in as_completed(futures):
-            try:
-                name = futures[future]
-                results[name] = future.result()
-            except FerryError as exc:
-                failures.append((futures[future], exc))
-                continue
-            if on_done is not None:
-                on_done(name, results[name])
+
+    def settle(name: str, outcome: Callable[[], T]) -> None:
+        try:
+            results[name] = outcome()
+        except FerryError as exc:
+            failures.append((name, exc))
+            return
+        if on_done is not None:
+            on_done(name, results[name])
+
+    if workers <= 1 or len(calls) <= 1:  # nothing to overlap: skip the pool's overhead
+        for name, call in calls.items():
+            settle(name, call)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(call): name for name, call in calls.items()}
+            for future in as_completed(futures):
+                settle(futures[future], future.result)
     if failures:
         raise MultiError(action, sorted(failures, key=lambda f: f[0]))
     return results

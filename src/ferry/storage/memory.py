@@ -18,6 +18,8 @@ __all__ = ["MemoryStore"]
 class MemoryStore(BaseStore):
     """Objects kept in a dict; each write costs the same however many objects there are."""
 
+    concurrency = 1  # nothing to wait for: a pool would only add overhead
+
     def __init__(self, name: str = "") -> None:
         self._name = name
         self._objects: dict[str, StoredObject] = {}

@@ -64,7 +64,9 @@ class Rubicon:
             configs = composite_config or [{"persistence": persistence, "root_dir": root_dir}]
             stores = [self._open(dict(config)) for config in configs]
         settings = load_settings(self._settings_only(storage_options))
-        self._backends = Backends([Repository(s, workers=settings.concurrency) for s in stores])
+        self._backends = Backends(
+            [Repository(s, workers=getattr(s, "concurrency", settings.concurrency)) for s in stores]
+        )
         self.auto_git_enabled = auto_git_enabled
 
     @staticmethod

@@ -113,6 +113,9 @@ def _datetime(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_DECODER = json.JSONDecoder(object_hook=_decode)
+
+
 def loads(text: str | bytes) -> Any:
     """Decode what :func:`dumps` (or rubicon-ml) wrote."""
-    return json.loads(text, object_hook=_decode)
+    return _DECODER.decode(text.decode() if isinstance(text, bytes) else text)

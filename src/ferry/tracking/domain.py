@@ -126,10 +126,16 @@ def to_record(entity: Entity) -> dict[str, Any]:
     return {f.name: getattr(entity, f.name) for f in fields(entity)}
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {
+    kind: frozenset(f.name for f in fields(kind))
+    for kind in (Project, Experiment, Metric, Parameter, Feature, Artifact, Dataframe)
+}
+
+
 def from_record(kind: type[E], record: dict[str, Any]) -> E:
     """Build an entity from a decoded ``metadata.json``; unknown keys are ignored, and a
     missing id or timestamp is filled in (as rubicon-ml does)."""
-    known = {f.name for f in fields(kind)}
+    known = _FIELD_NAMES[kind]
     values = {k: v for k, v in record.items() if k in known}
     for optional in ("id", "created_at", "tags", "comments"):
         if values.get(optional) is None:

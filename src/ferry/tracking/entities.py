@@ -4,7 +4,7 @@ share (tags and comments, artifacts and dataframes, filtering by name and tags).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -80,13 +80,24 @@ class Annotated(Generic[R]):
     ``metadata.json``, changed later through new tags_/comments_ files."""
 
     def __init__(
-        self, record: R, backends: Backends, folder: str, snapshot: Snapshot | None = None
+        self,
+        record: R,
+        backends: Backends,
+        folder: str | Callable[[], str],
+        snapshot: Snapshot | None = None,
     ) -> None:
         self._record = record
         self._backends = backends
-        self._folder = folder
+        self._locate = folder
         self._snapshot = snapshot
         self._annotations: Annotations | None = None
+
+    @property
+    def _folder(self) -> str:
+        """The entity's folder; worked out only when tags or comments need it."""
+        if callable(self._locate):
+            self._locate = self._locate()
+        return self._locate
 
     def _merged(self) -> tuple[list[str], list[str]]:
         if self._annotations is None:
@@ -567,7 +578,9 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
     # -- helpers -------------------------------------------------------------------------
 
     def _wrap(self, cls: type[C], record: Any) -> C:
-        folder = self._backends.repositories[0].entity_dir(self._where, type(record), record.name)
+        folder = partial(
+            self._backends.repositories[0].entity_dir, self._where, type(record), record.name
+        )
         return cls(record, self._backends, folder, self._snapshot)
 
     def _remember_named(self, folder: str, record: Any) -> None:

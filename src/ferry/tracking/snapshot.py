@@ -29,20 +29,19 @@ class Snapshot:
         self.repository = repository
         self.root = repository.experiments_dir(project) + "/"
         self.objects = {o.key: o for o in repository.walk(repository.experiments_dir(project))}
+        # Each key as its parts below experiments/: [experiment id, ...].
+        self._parts = {key: key[len(self.root) :].split("/") for key in self.objects}
         self._loaded: dict[str, dict[str, list[Any]]] = {}
         self._lock = threading.Lock()
 
-    def _split(self, key: str) -> list[str]:
-        return key[len(self.root) :].split("/")
-
     def experiments(self) -> tuple[list[Experiment], dict[str, Annotations]]:
         """Every experiment with its tag/comment records, fetched in one batch."""
-        wanted = [k for k in self.objects if _is_experiment_file(self._split(k))]
+        wanted = [k for k in self.objects if _is_experiment_file(self._parts[k])]
         data = self.repository.fetch(wanted)
         files: dict[str, list[ObjectInfo]] = defaultdict(list)
         experiments = []
         for key in wanted:
-            parts = self._split(key)
+            parts = self._parts[key]
             if parts[1] == METADATA:
                 experiments.append(from_record(Experiment, loads(data[key])))
             else:
@@ -64,13 +63,13 @@ class Snapshot:
         keys = [
             k
             for k in self.objects
-            if len(parts := self._split(k)) == 4 and parts[1] == folder and parts[3] == METADATA
+            if len(parts := self._parts[k]) == 4 and parts[1] == folder and parts[3] == METADATA
         ]
         data = self.repository.fetch(keys, missing_ok=True)
         grouped: dict[str, list[E]] = defaultdict(list)
         for key in keys:
             if key in data:
-                grouped[self._split(key)[0]].append(from_record(kind, loads(data[key])))
+                grouped[self._parts[key][0]].append(from_record(kind, loads(data[key])))
         return {exp: sorted(items, key=lambda e: e.created_at) for exp, items in grouped.items()}
 
     def annotations(self, folder: str) -> Annotations:
