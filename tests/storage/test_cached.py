@@ -12,43 +12,29 @@ from ferry.errors import OfflineError
 from ferry.storage.cached import CachedStore, StaleCacheWarning
 from ferry.storage.s3 import S3Store
 from ferry.storage.s3_options import S3Options
-
-
-class RequestLog:
-    """Records the S3 operations a client sends (observing botocore's events)."""
-
-    def __init__(self, store: S3Store) -> None:
-        self.operations: list[str] = []
-        store._client.meta.events.register("before-send.s3", self._record)
-
-    def _record(self, request, **_):  # type: ignore[no-untyped-def]
-        self.operations.append(request.method)
-
-    def take(self) -> list[str]:
-        operations, self.operations = self.operations, []
-        return operations
+from tests.support.recording import RecordingStore
 
 
 def test_a_cached_read_costs_one_head_and_a_change_is_seen(
     s3_store: S3Store, bucket: str, s3_options: S3Options, tmp_path: Path
 ) -> None:
     s3_store.put("frame.parquet", b"version 1")
-    cached = CachedStore(s3_store, tmp_path / "cache")
-    log = RequestLog(s3_store)
+    log = RecordingStore(s3_store)  # each store call is one S3 request
+    cached = CachedStore(log, tmp_path / "cache")
     assert cached.get("frame.parquet") == b"version 1"
-    assert log.take() == ["GET"]
+    assert log.take() == ["get"]
     assert cached.get("frame.parquet") == b"version 1"
-    assert log.take() == ["HEAD"]
+    assert log.take() == ["head"]
     S3Store(f"s3://{bucket}/root", s3_options).put("frame.parquet", b"version 2")
     assert cached.get("frame.parquet") == b"version 2"
-    assert log.take() == ["HEAD", "GET"]
+    assert log.take() == ["head", "get"]
 
 
 def test_offline_serves_the_cache_with_a_warning(s3_store: S3Store, tmp_path: Path) -> None:
     s3_store.put("obj", b"payload")
     CachedStore(s3_store, tmp_path / "cache").get("obj")
-    offline = CachedStore(s3_store, tmp_path / "cache", offline=True)
-    log = RequestLog(s3_store)
+    log = RecordingStore(s3_store)
+    offline = CachedStore(log, tmp_path / "cache", offline=True)
     with pytest.warns(StaleCacheWarning, match="offline mode is on"):
         assert offline.get("obj") == b"payload"
     assert log.take() == []

@@ -15,13 +15,19 @@ from ferry.storage.memory import MemoryStore
 from ferry.storage.s3 import S3Store
 
 
-@pytest.fixture(params=["memory", "local", "s3"])
+@pytest.fixture(params=["memory", "local", "s3", "s3-boto3-only"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """Every backend; S3 both with its obstore fast path and with boto3 alone."""
     if request.param == "memory":
         return MemoryStore("contract")
     if request.param == "local":
         return LocalStore(tmp_path / "root")
-    return request.getfixturevalue("s3_store")
+    s3_store: S3Store = request.getfixturevalue("s3_store")
+    if request.param == "s3-boto3-only":
+        from dataclasses import replace
+
+        return S3Store(s3_store.url, replace(s3_store.options, fast=False))
+    return s3_store
 
 
 def test_put_then_get_returns_the_same_bytes(store: Store) -> None:
@@ -132,3 +138,10 @@ def test_multi_part_downloads_reassemble_exactly(s3_store: S3Store, tmp_path: Pa
     info = s3_store.get_file("parts.bin", tmp_path / "parts.bin")
     assert (tmp_path / "parts.bin").read_bytes() == data
     assert info.size == len(data) and info.etag == s3_store.head("parts.bin").etag
+
+
+def test_unusual_keys_round_trip(store: Store) -> None:
+    key = "dir/ünï cödé (1)+%20.txt"
+    store.put(key, b"odd")
+    assert store.get(key) == b"odd"
+    assert [i.key for i in store.list("dir/")] == [key]

@@ -198,7 +198,7 @@ def test_a_failed_multipart_upload_leaves_no_orphan_parts(
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(16 * MiB))
 
-    def fail_on_third_part(params, **_):  # type: ignore[no-untyped-def]
+    def fail_on_third_part(params, **_):  # parts always go through boto3  # type: ignore[no-untyped-def]
         if params.get("PartNumber") == 3:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-upload
 
@@ -241,7 +241,10 @@ def test_access_denied_is_told_apart_from_missing(fault_server: FaultServer) -> 
 
 def test_throttling_is_retried_then_reported(fault_server: FaultServer) -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-    options = S3Options(endpoint_url=fault_server.url, region="us-east-1", max_attempts=3)
+    # boto3's retry policy is the one under test: keep obstore's single try out of the count.
+    options = S3Options(
+        endpoint_url=fault_server.url, region="us-east-1", max_attempts=3, fast=False
+    )
     before = fault_server.requests()
     with pytest.raises(ThrottledError) as caught:
         S3Store("s3://throttled", options).put("a", b"x")
@@ -302,3 +305,15 @@ def test_sse_c_keys_are_validated_and_key_files_must_be_private(tmp_path: Path) 
     assert SseCKey.from_file(key_file).secrets() == SseCKey(KEY).secrets()
     with pytest.raises(ConfigError, match="neither base64"):
         SseCKey.from_text("not a key!", "FERRY_SSE_C_KEY")
+
+
+def test_the_fast_path_is_on_and_serves_sse_c(bucket: str, s3_options: S3Options) -> None:
+    """Small requests go through obstore: it must be active, and must carry the key."""
+    store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
+    assert store._fast is not None
+    store._fast.put("fast.txt", b"via obstore", create=True, metadata={"kind": "text"})
+    data, _etag, size, _mtime, metadata = store._fast.get("fast.txt")
+    assert (data, size, metadata) == (b"via obstore", 11, {"kind": "text"})
+    assert store.head("fast.txt").metadata == {"kind": "text"}  # boto3 sees what obstore wrote
+    with pytest.raises(EncryptionError):
+        S3Store(f"s3://{bucket}", s3_options).get("fast.txt")  # written with the key

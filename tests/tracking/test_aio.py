@@ -1,47 +1,21 @@
-"""The asyncio client: same surface, awaited, and really concurrent on S3."""
+"""The asyncio client: the same surface, awaited, and really concurrent on S3."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 
 from ferry.devserver import LocalS3Server
 from ferry.storage.s3 import S3Store
+from ferry.storage.s3_options import S3Options
 from ferry.tracking.aio import AsyncRubicon
-
-
-class InFlight:
-    """Counts PutObject requests in flight at once (observing botocore's events)."""
-
-    def __init__(self, store: S3Store) -> None:
-        self.now = self.peak = 0
-        self._lock = threading.Lock()
-        events = store._client.meta.events
-        events.register("before-call.s3.PutObject", self._start)
-        events.register("after-call.s3.PutObject", self._end)
-
-    def _start(self, **_: object) -> None:
-        with self._lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-
-    def _end(self, **_: object) -> None:
-        with self._lock:
-            self.now -= 1
+from tests.support.recording import RecordingStore
 
 
 def test_gathered_calls_run_concurrently_against_s3(
-    s3_server: LocalS3Server, bucket: str, dev_credentials: None
+    s3_server: LocalS3Server, bucket: str, s3_options: S3Options
 ) -> None:
-    rubicon = AsyncRubicon(
-        root_dir=f"s3://{bucket}/root",
-        endpoint_url=s3_server.url,
-        region="us-east-1",
-        concurrency=16,
-    )
-    store = rubicon._target.repositories[0].store
-    assert isinstance(store, S3Store)
-    counter = InFlight(store)
+    store = RecordingStore(S3Store(f"s3://{bucket}/root", s3_options))
+    rubicon = AsyncRubicon(stores=[store], concurrency=16)
 
     async def scenario() -> None:
         project = await rubicon.create_project("async project")
@@ -58,4 +32,5 @@ def test_gathered_calls_run_concurrently_against_s3(
 
     asyncio.run(scenario())
     rubicon.close()
-    assert counter.peak > 4, f"at most {counter.peak} request(s) in flight: not concurrent"
+    assert store.calls.count("put") >= 66
+    assert store.peak > 4, f"at most {store.peak} request(s) in flight: not concurrent"

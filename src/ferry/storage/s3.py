@@ -31,6 +31,7 @@ from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredOb
 from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3_errors import Context, Operation, bucket_missing, translate
+from ferry.storage.s3_fast import FastConflict, FastPath, fast_path
 from ferry.storage.s3_options import S3Options
 
 if TYPE_CHECKING:
@@ -61,7 +62,14 @@ class S3Store(BaseStore):
     ) -> None:
         self.bucket, self.prefix = parse_s3_url(url)
         self.options = options or S3Options()
-        self._client = client or self.options.client()
+        self._fast: FastPath | None = None
+        if client is None:
+            session = self.options.session()
+            client = self.options.client(session)
+            self._fast = fast_path(
+                self.bucket, self.options, session, self.options.region_for(session)
+            )
+        self._client = client
         self._sse: dict[str, Any] = self.options.sse_c.request_args() if self.options.sse_c else {}
 
     @property
@@ -119,6 +127,15 @@ class S3Store(BaseStore):
     # -- reads -------------------------------------------------------------------------
 
     def get_object(self, key: str) -> StoredObject:
+        full = self._full(key)
+        if self._fast is not None and self._fast.takes(full):
+            try:
+                data, etag, size, mtime, metadata = self._fast.get(full)
+            except Exception:
+                pass
+            else:
+                info = ObjectInfo(key=key, size=size, etag=etag, mtime=mtime, metadata=metadata)
+                return StoredObject(data, info)
         with self._translating("read", key):
             response = self._client.get_object(Bucket=self.bucket, Key=self._full(key), **self._sse)
             data = response["Body"].read()
@@ -183,6 +200,16 @@ class S3Store(BaseStore):
         return _info(key, response)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        full = self._full_prefix(prefix)
+        if (
+            self._fast is not None
+            and (not full or full.endswith("/"))
+            and self._fast.takes(full or "x")
+        ):
+            listed = self._fast_list(full)
+            if listed is not None:
+                yield from listed
+                return
         paginator = self._client.get_paginator("list_objects_v2")
         with self._translating("list", prefix):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix(prefix)):
@@ -193,6 +220,22 @@ class S3Store(BaseStore):
                         etag=item["ETag"].strip('"'),
                         mtime=item["LastModified"],
                     )
+
+    def _fast_list(self, full: str) -> builtins.list[ObjectInfo] | None:
+        """The listing through obstore, or None to take boto3's (which reports errors)."""
+        assert self._fast is not None
+        try:
+            return [
+                ObjectInfo(
+                    key=self._relative(item["path"]),
+                    size=item["size"],
+                    etag=(item["e_tag"] or "").strip('"'),
+                    mtime=item["last_modified"],
+                )
+                for item in self._fast.list(full)
+            ]
+        except Exception:
+            return None
 
     def ls(self, prefix: str = "") -> Listing:
         paginator = self._client.get_paginator("list_objects_v2")
@@ -235,12 +278,31 @@ class S3Store(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
+        full = self._full(key)
+        if self._fast is not None and self._fast.takes(full):
+            try:
+                etag = self._fast.put(full, bytes(data), create=mode == "create", metadata=metadata)
+            except FastConflict:
+                raise self._exists(key) from None
+            except Exception:
+                pass
+            else:
+                return _written(key, len(data), {"ETag": etag}, metadata)
         args = self._write_args(key, metadata)
         if mode == "create":
             args["IfNoneMatch"] = "*"
         with self._translating("write", key):
             response = self._client.put_object(Body=bytes(data), **args)
         return _written(key, len(data), response, metadata)
+
+    def _exists(self, key: str) -> FerryError:
+        from ferry.errors import AlreadyExistsError
+
+        return AlreadyExistsError(
+            f"An object already exists at s3://{self.bucket}/{self._full(key)}; ferry does not "
+            "overwrite it.",
+            "Choose another key, or delete the object first.",
+        )
 
     def put_file(
         self,

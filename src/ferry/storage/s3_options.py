@@ -23,6 +23,7 @@ from ferry.errors import ConfigError
 from ferry.storage.names import check_region
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_s3 import S3Client
 
 __all__ = ["S3Options", "SseCKey"]
@@ -75,6 +76,10 @@ class SseCKey:
         if len(data) == 32:
             return cls(data)
         return cls.from_text(data.decode("ascii", errors="replace"), str(path))
+
+    def base64(self) -> str:
+        """The key as base64, for clients that take it that way (never log it)."""
+        return base64.b64encode(self._key).decode()
 
     def request_args(self) -> dict[str, Any]:
         """Arguments for put, get, head, multipart create and every part."""
@@ -133,6 +138,8 @@ class S3Options:
         sse_c: the customer key for SSE-C, or None for no SSE-C.
         max_attempts: attempts per request, with botocore's standard exponential backoff.
         concurrency: how many requests run at once (thread pool and connection pool size).
+        fast: send single-request GETs, PUTs and listings through obstore where it can
+            (see :mod:`ferry.storage.s3_fast`); False keeps every request on boto3.
     """
 
     endpoint_url: str | None = None
@@ -142,6 +149,7 @@ class S3Options:
     sse_c: SseCKey | None = None
     max_attempts: int = 8
     concurrency: int = 32
+    fast: bool = True
 
     def __post_init__(self) -> None:
         if self.region is not None:
@@ -165,21 +173,29 @@ class S3Options:
             concurrency=settings.concurrency,
         )
 
-    def client(self) -> S3Client:
-        """A thread-safe boto3 S3 client configured from these options."""
+    def session(self) -> boto3.session.Session:
+        """A boto3 session for the configured profile (credentials come from its chain)."""
         import boto3
-        from botocore.config import Config
         from botocore.exceptions import ProfileNotFound
 
         try:
-            session = boto3.session.Session(profile_name=self.profile)
+            return boto3.session.Session(profile_name=self.profile)
         except ProfileNotFound:
             raise ConfigError(
                 f"AWS profile {self.profile!r} is not in your AWS config.",
                 "Run 'aws configure --profile NAME', or fix the profile setting.",
             ) from None
-        region = self.region or session.region_name or "us-east-1"
-        check_region(region)
+
+    def region_for(self, session: boto3.session.Session) -> str:
+        """The region: configured, else the profile's, else us-east-1."""
+        return check_region(self.region or session.region_name or "us-east-1")
+
+    def client(self, session: boto3.session.Session | None = None) -> S3Client:
+        """A thread-safe boto3 S3 client configured from these options."""
+        from botocore.config import Config
+
+        session = session or self.session()
+        region = self.region_for(session)
         config = Config(
             retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
             max_pool_connections=self.concurrency + 4,

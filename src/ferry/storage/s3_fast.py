@@ -1,0 +1,141 @@
+"""A faster path for many small S3 requests, through obstore (Rust, GIL released).
+
+boto3 spends 1.2-2 ms of interpreter time on every request, which caps a 2-core machine
+near 500-650 small objects per second whatever the thread count; obstore spends 0.1-0.3 ms
+(measured: 2,200-2,400 objects/s against the same local server). :class:`S3Store` sends
+single-request GETs, PUTs and folder listings here and keeps boto3 for the rest
+(multipart, copy, batch delete).
+
+This path is an accelerator, not a second source of truth: when it fails for any reason
+but a create-only conflict, the store repeats the operation through boto3, whose errors
+ferry translates into messages that say what to do. It only takes keys of plain ASCII
+characters (object_store re-encodes others), and listings only of folder prefixes
+(object_store lists ``prefix/``, not every key that starts with ``prefix``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import boto3
+
+    from ferry.storage.s3_options import S3Options
+
+__all__ = ["FastConflict", "FastPath", "fast_path"]
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._\-/=+,@~]+$")
+# Attributes obstore returns beside user metadata (x-amz-meta-*).
+_STANDARD_ATTRIBUTES = {
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Type",
+    "Cache-Control",
+    "Storage-Class",
+}
+
+
+class FastConflict(Exception):
+    """A create-only write found an object already there."""
+
+
+class FastPath:
+    """obstore's S3 client for one bucket, configured like the boto3 client beside it."""
+
+    def __init__(
+        self, bucket: str, options: S3Options, session: boto3.session.Session, region: str
+    ) -> None:
+        from obstore.auth.boto3 import Boto3CredentialProvider
+        from obstore.store import S3Store as ObjectStore
+
+        kwargs: dict[str, Any] = {
+            "region": region,
+            "credential_provider": Boto3CredentialProvider(session),
+            # No retries here: a failed request is repeated through boto3, whose standard
+            # backoff is the one retry policy ferry has.
+            "retry_config": {
+                "max_retries": 0,
+                "retry_timeout": timedelta(seconds=0),
+                "backoff": {
+                    "init_backoff": timedelta(milliseconds=1),
+                    "max_backoff": timedelta(milliseconds=1),
+                    "base": 2,
+                },
+            },
+            "client_options": {
+                "timeout": timedelta(seconds=120),
+                "connect_timeout": timedelta(seconds=10),
+            },
+        }
+        if options.endpoint_url:
+            kwargs["endpoint"] = options.endpoint_url
+            kwargs["virtual_hosted_style_request"] = False
+            if options.endpoint_url.startswith("http://"):
+                kwargs["client_options"]["allow_http"] = True
+        if options.sse_c is not None:
+            kwargs["server_side_encryption"] = "sse-c"
+            kwargs["sse_customer_key_base64"] = options.sse_c.base64()
+        self._store = ObjectStore(bucket, **kwargs)
+        self._storage_class = options.storage_class
+
+    @staticmethod
+    def takes(key: str) -> bool:
+        """Whether ``key`` can go this way unchanged."""
+        return bool(_PLAIN_KEY.match(key)) and "//" not in key and not key.startswith("/")
+
+    def get(self, key: str) -> tuple[bytes, str, int, datetime, dict[str, str]]:
+        """Content, ETag, size, modification time and user metadata."""
+        import obstore
+
+        result = obstore.get(self._store, key)
+        data = result.bytes().to_bytes()
+        meta = result.meta
+        metadata = {
+            k: str(v) for k, v in result.attributes.items() if k not in _STANDARD_ATTRIBUTES
+        }
+        return data, (meta["e_tag"] or "").strip('"'), meta["size"], meta["last_modified"], metadata
+
+    def put(
+        self, key: str, data: bytes, *, create: bool, metadata: Mapping[str, str] | None
+    ) -> str:
+        """Write ``data``; its ETag. Raises :class:`FastConflict` for a create-only clash."""
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        attributes: dict[str, str] = {"Storage-Class": self._storage_class, **(metadata or {})}
+        try:
+            result = obstore.put(
+                self._store,
+                key,
+                data,
+                mode="create" if create else "overwrite",
+                attributes=attributes,
+                use_multipart=False,
+            )  # type: ignore[arg-type]
+        except (AlreadyExistsError, PreconditionError) as exc:
+            raise FastConflict(key) from exc
+        return (result["e_tag"] or "").strip('"')
+
+    def list(self, folder: str) -> Iterator[dict[str, Any]]:
+        """Every object below ``folder`` (which ends in ``/`` or is empty), in pages."""
+        import obstore
+
+        for page in obstore.list(self._store, folder.rstrip("/") or None, chunk_size=1000):
+            yield from page
+
+
+def fast_path(
+    bucket: str, options: S3Options, session: boto3.session.Session, region: str
+) -> FastPath | None:
+    """The fast path, or None where it cannot serve (obstore missing, no credentials yet:
+    boto3 then reports the problem in ferry's words)."""
+    if not options.fast:
+        return None
+    try:
+        return FastPath(bucket, options, session, region)
+    except (ImportError, ValueError):
+        return None
