@@ -115,17 +115,18 @@ class FastPath:
                 mode="create" if create else "overwrite",
                 attributes=attributes,
                 use_multipart=False,
-            )  # type: ignore[arg-type]
+            )
         except (AlreadyExistsError, PreconditionError) as exc:
             raise FastConflict(key) from exc
         return (result["e_tag"] or "").strip('"')
 
-    def list(self, folder: str) -> Iterator[dict[str, Any]]:
+    def list(self, folder: str) -> Iterator[Mapping[str, Any]]:
         """Every object below ``folder`` (which ends in ``/`` or is empty), in pages."""
         import obstore
 
         for page in obstore.list(self._store, folder.rstrip("/") or None, chunk_size=1000):
-            yield from page
+            for meta in page:
+                yield dict(meta)
 
 
 def fast_path(
