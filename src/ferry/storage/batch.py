@@ -17,7 +17,7 @@ from typing import TypeVar
 from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
 
-__all__ = ["download_tree", "get_many", "put_many", "run_many", "upload_tree"]
+__all__ = ["download_tree", "get_many", "put_many", "run_collect", "run_many", "upload_tree"]
 
 T = TypeVar("T")
 DEFAULT_WORKERS = 32
@@ -36,6 +36,18 @@ def run_many(
     Raises:
         MultiError: naming each call that raised a ferry error (the others still ran).
     """
+    results, failures = run_collect(calls, workers, on_done)
+    if failures:
+        raise MultiError(action, failures)
+    return results
+
+
+def run_collect(
+    calls: Mapping[str, Callable[[], T]],
+    workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[str, T], None] | None = None,
+) -> tuple[dict[str, T], list[tuple[str, BaseException]]]:
+    """Like :func:`run_many`, but return the ferry errors (by name) beside the results."""
     results: dict[str, T] = {}
     failures: list[tuple[str, BaseException]] = []
 
@@ -56,9 +68,7 @@ def run_many(
             futures = {pool.submit(call): name for name, call in calls.items()}
             for future in as_completed(futures):
                 settle(futures[future], future.result)
-    if failures:
-        raise MultiError(action, sorted(failures, key=lambda f: f[0]))
-    return results
+    return results, sorted(failures, key=lambda f: f[0])
 
 
 def put_many(

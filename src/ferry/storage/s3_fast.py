@@ -99,6 +99,25 @@ class FastPath:
         }
         return data, (meta["e_tag"] or "").strip('"'), meta["size"], meta["last_modified"], metadata
 
+    def get_range(
+        self, key: str, start: int, end: int, if_match: str | None
+    ) -> tuple[bytes, int, str, datetime, dict[str, str]]:
+        """Bytes ``start`` to ``end`` (exclusive), with the whole object's size, ETag,
+        modification time and user metadata. ``if_match`` pins the ETag."""
+        import obstore
+
+        options: dict[str, Any] = {"range": (start, end)}
+        if if_match:
+            options["if_match"] = f'"{if_match}"'
+        result = obstore.get(self._store, key, options=options)  # type: ignore[arg-type]
+        meta = result.meta
+        metadata = {
+            k: str(v) for k, v in result.attributes.items() if k not in _STANDARD_ATTRIBUTES
+        }
+        data = result.bytes().to_bytes()
+        etag = (meta["e_tag"] or "").strip('"')
+        return data, meta["size"], etag, meta["last_modified"], metadata
+
     def put(
         self, key: str, data: bytes, *, create: bool, metadata: Mapping[str, str] | None
     ) -> str:

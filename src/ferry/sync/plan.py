@@ -1,0 +1,172 @@
+"""What a sync will do: a pure function of two listings, the rules and the last state.
+
+For every relative path, ``plan`` compares the local file, the remote object and what the
+last sync recorded for that path (the state). The state is what tells "deleted here"
+from "new there": a path the state knows but one side lacks was deleted on that side.
+
+- ``push`` mirrors local to remote (the bucket ends up equal to the folder, deletes too);
+- ``pull`` mirrors remote to local (local edits are never sent; local extras are removed);
+- ``both`` brings each side's changes to the other; when both changed a path differently,
+  the conflict rule decides: ``local-wins``, ``remote-wins``, ``newest-wins``, or
+  ``manual`` (left alone and reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+__all__ = ["Action", "LocalFile", "Plan", "RemoteFile", "Synced", "plan"]
+
+Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict", "skip"]
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    size: int
+    mtime: datetime
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    size: int
+    mtime: datetime
+    etag: str
+    sha256: str | None = None  # ferry's recorded checksum, when known (HEAD on first contact)
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What both sides held after the last sync of a path."""
+
+    sha256: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Action:
+    path: str
+    kind: Kind
+    reason: str
+    size: int = 0
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+
+    def of(self, *kinds: Kind) -> list[Action]:
+        return [a for a in self.actions if a.kind in kinds]
+
+    @property
+    def transfers(self) -> list[Action]:
+        return self.of("upload", "download")
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return self.of("conflict")
+
+
+def plan(
+    local: MappingType[str, LocalFile],
+    remote: MappingType[str, RemoteFile],
+    state: MappingType[str, Synced],
+    *,
+    direction: Literal["push", "pull", "both"],
+    conflict: str = "local-wins",
+) -> Plan:
+    """The actions that make the two sides agree (see the module docstring)."""
+    result = Plan()
+    for path in sorted(set(local) | set(remote)):
+        result.actions.append(
+            _decide(path, local.get(path), remote.get(path), state.get(path), direction, conflict)
+        )
+    return result
+
+
+def _same(here: LocalFile, there: RemoteFile, last: Synced | None) -> bool:
+    """Whether the two hold the same content, as far as can be known without reading."""
+    if here.size != there.size:
+        return False
+    if there.sha256 is not None:
+        return here.sha256 == there.sha256
+    return last is not None and last.sha256 == here.sha256 and last.etag == there.etag
+
+
+def _decide(
+    path: str,
+    here: LocalFile | None,
+    there: RemoteFile | None,
+    last: Synced | None,
+    direction: str,
+    rule: str,
+) -> Action:
+    if here is not None and there is not None and _same(here, there, last):
+        return Action(path, "skip", "identical")
+    if direction == "push":
+        if here is None:
+            return Action(path, "delete-remote", "not in the local folder")
+        return Action(path, "upload", "new" if there is None else "changed", here.size)
+    if direction == "pull":
+        if there is None:
+            return Action(path, "delete-local", "not in the bucket")
+        return Action(path, "download", "new" if here is None else "changed", there.size)
+    return _both(path, here, there, last, rule)
+
+
+def _both(
+    path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, rule: str
+) -> Action:
+    local_changed = here is not None and (last is None or here.sha256 != last.sha256)
+    remote_changed = there is not None and (last is None or there.etag != last.etag)
+    if there is None:
+        assert here is not None
+        if last is None:
+            return Action(path, "upload", "new here", here.size)
+        if local_changed:
+            return _conflict(path, here, there, rule, "changed here, deleted there")
+        return Action(path, "delete-local", "deleted there")
+    if here is None:
+        if last is None:
+            return Action(path, "download", "new there", there.size)
+        if remote_changed:
+            return _conflict(path, here, there, rule, "deleted here, changed there")
+        return Action(path, "delete-remote", "deleted here")
+    if local_changed and not remote_changed:
+        return Action(path, "upload", "changed here", here.size)
+    if remote_changed and not local_changed:
+        return Action(path, "download", "changed there", there.size)
+    return _conflict(path, here, there, rule, "changed on both sides")
+
+
+def _conflict(
+    path: str, here: LocalFile | None, there: RemoteFile | None, rule: str, why: str
+) -> Action:
+    """Resolve by the rule: the winner'last version (or its deletion) goes to the other side."""
+    winner = {"local-wins": "local", "remote-wins": "remote"}.get(rule)
+    if rule == "newest-wins":
+        local_time = here.mtime if here else None
+        remote_time = there.mtime if there else None
+        if local_time and remote_time and local_time != remote_time:
+            winner = "local" if local_time > remote_time else "remote"
+        elif local_time and not remote_time:
+            winner = "local"
+        elif remote_time and not local_time:
+            winner = "remote"
+    if winner is None:
+        return Action(path, "conflict", f"{why}; left for you to resolve ({rule})")
+    reason = f"{why}; {winner} wins ({rule})"
+    if winner == "local":
+        return (
+            Action(path, "upload", reason, here.size)
+            if here is not None
+            else Action(path, "delete-remote", reason)
+        )
+    return (
+        Action(path, "download", reason, there.size)
+        if there is not None
+        else Action(path, "delete-local", reason)
+    )

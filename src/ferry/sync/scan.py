@@ -1,0 +1,124 @@
+"""Both sides of a mapping as listings: local files (hashed only when they changed) and
+remote objects (with ferry's recorded checksum fetched only where it decides something)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from ferry.errors import ConfigError, FerryError
+from ferry.storage.base import Store, check_key
+from ferry.storage.batch import run_many
+from ferry.sync.plan import LocalFile, RemoteFile, Synced
+from ferry.sync.state import SyncState, identity
+
+__all__ = ["CHECKSUM_KEY", "LocalScan", "scan_local", "scan_remote", "sha256_file"]
+
+CHECKSUM_KEY = "ferry-sha256"  # user metadata ferry writes on every upload
+_CHUNK = 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class LocalScan:
+    files: dict[str, LocalFile] = field(default_factory=dict)
+    symlinks: list[str] = field(default_factory=list)
+    hashed: int = 0
+
+
+def scan_local(folder: Path, state: SyncState, workers: int = 4) -> LocalScan:
+    """Every regular file below ``folder``. Symlinks are never followed nor sent (they are
+    listed in ``symlinks``); ferry's own temporary files are ignored."""
+    scan = LocalScan()
+    to_hash: dict[str, tuple[Path, os.stat_result]] = {}
+    for root, dirs, names in os.walk(folder):
+        for name in [*names, *dirs]:
+            path = Path(root, name)
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                scan.symlinks.append(rel)
+                if name in dirs:
+                    dirs.remove(name)
+                continue
+            if name in dirs or ".ferry-tmp-" in name:
+                continue
+            stat = path.stat()
+            cached = state.cached_hash(rel, identity(stat))
+            if cached is None:
+                to_hash[rel] = (path, stat)
+            else:
+                scan.files[rel] = _local(stat, cached)
+    hashes = run_many(
+        f"Reading {folder}", {r: partial(_hash, p) for r, (p, _) in to_hash.items()}, workers
+    )
+    for rel, digest in hashes.items():
+        path, stat = to_hash[rel]
+        scan.files[rel] = _local(stat, digest)
+        state.hashes[rel] = (identity(stat), digest)
+    scan.hashed = len(hashes)
+    for rel in set(state.hashes) - set(scan.files):
+        del state.hashes[rel]
+    return scan
+
+
+def _hash(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        raise FerryError(
+            f"Could not read {path}: {exc.strerror}.", "Check its permissions."
+        ) from exc
+
+
+def _local(stat: os.stat_result, digest: str) -> LocalFile:
+    return LocalFile(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), digest)
+
+
+def scan_remote(
+    store: Store, local: dict[str, LocalFile], state: SyncState, workers: int
+) -> dict[str, RemoteFile]:
+    """Every object below the store's root. A listing that fails raises (so nothing is ever
+    deleted because of a missing listing). Where a path exists on both sides with the same
+    size and the state cannot vouch for it, the object's recorded checksum is fetched."""
+    remote: dict[str, RemoteFile] = {}
+    for info in store.list(""):
+        try:
+            check_key(info.key)
+        except ConfigError:
+            raise ConfigError(
+                f"The bucket holds {info.key!r}, which would land outside the local folder.",
+                "Rename or remove that object; ferry refuses to sync it.",
+            ) from None
+        remote[info.key] = RemoteFile(info.size, info.mtime, info.etag)
+    unsure = [
+        path
+        for path, r in remote.items()
+        if path in local and local[path].size == r.size and not _vouched(state.synced.get(path), r)
+    ]
+    calls: dict[str, Callable[[], str | None]] = {
+        p: partial(_recorded_checksum, store, p) for p in unsure
+    }
+    for path, digest in run_many("Reading checksums", calls, workers).items():
+        r = remote[path]
+        remote[path] = RemoteFile(r.size, r.mtime, r.etag, digest)
+    return remote
+
+
+def _vouched(synced: Synced | None, r: RemoteFile) -> bool:
+    return synced is not None and synced.etag == r.etag
+
+
+def _recorded_checksum(store: Store, path: str) -> str | None:
+    return store.head(path).metadata.get(CHECKSUM_KEY)

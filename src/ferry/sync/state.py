@@ -1,0 +1,56 @@
+"""What the last sync of a mapping left on both sides, and a cache of local checksums.
+
+Kept in ``<workspace>/.ferry/sync/<mapping>.json``, written atomically. For each path:
+the content's SHA-256 and the remote ETag right after the last sync (``Synced``), and the
+local file's identity when it was hashed (size, mtime, ctime, inode): while those four are
+unchanged the file is not read again. Any write changes ctime, so a same-size edit with
+its mtime set back is still read again (``aws s3 sync`` compares size and mtime only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ferry.storage.local import write_atomically
+from ferry.sync.plan import Synced
+
+__all__ = ["FileIdentity", "SyncState"]
+
+FileIdentity = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def identity(stat: os.stat_result) -> FileIdentity:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+@dataclass
+class SyncState:
+    """The state of one mapping."""
+
+    path: Path
+    synced: dict[str, Synced] = field(default_factory=dict)
+    hashes: dict[str, tuple[FileIdentity, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> SyncState:
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls(path)
+        synced = {k: Synced(v["sha256"], v["etag"]) for k, v in raw.get("synced", {}).items()}
+        hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
+        return cls(path, synced, hashes)
+
+    def cached_hash(self, rel: str, ident: FileIdentity) -> str | None:
+        known = self.hashes.get(rel)
+        return known[1] if known and tuple(known[0]) == ident else None
+
+    def save(self) -> None:
+        document = {
+            "synced": {k: {"sha256": v.sha256, "etag": v.etag} for k, v in self.synced.items()},
+            "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
+        }
+        write_atomically(self.path, [json.dumps(document).encode()])

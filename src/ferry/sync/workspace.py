@@ -1,0 +1,181 @@
+"""The workspace file: which local folders sync with which S3 prefixes, and how (seed 002).
+
+``ferry init s3://bucket/team`` writes a ``ferry.toml`` with the seed's layout::
+
+    [workspace]
+    remote_root = "s3://bucket/team"
+
+    [[workspace.mapping]]
+    name = "cached-datasets"
+    local = "data/cached_datasets"
+    remote = "cached-datasets"
+    direction = "pull"            # the bucket is the source of truth
+    ...
+    [[workspace.mapping]]
+    name = "checkpoints"
+    local = "data/checkpoints"
+    remote = "checkpoints"
+    direction = "both"
+    conflict = "newest-wins"
+
+Local paths are relative to the folder that holds ``ferry.toml``; remote prefixes to
+``remote_root``. Settings (endpoint, SSE-C key file, storage class) stay in ``[ferry]``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+from ferry.config import CONFIG_FILE_NAME
+from ferry.errors import ConfigError
+from ferry.storage.names import parse_s3_url
+
+__all__ = ["DEFAULT_MAPPINGS", "Mapping", "Workspace", "find_workspace", "init_workspace"]
+
+Direction = Literal["pull", "push", "both"]
+Conflict = Literal["local-wins", "remote-wins", "newest-wins", "manual"]
+DIRECTIONS: tuple[Direction, ...] = ("pull", "push", "both")
+CONFLICTS: tuple[Conflict, ...] = ("local-wins", "remote-wins", "newest-wins", "manual")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One local folder and its S3 prefix, with a direction and a conflict rule."""
+
+    name: str
+    local: str
+    remote: str
+    direction: Direction = "both"
+    conflict: Conflict = "local-wins"
+
+
+DEFAULT_MAPPINGS = (
+    Mapping("cached-datasets", "data/cached_datasets", "cached-datasets", "pull", "remote-wins"),
+    Mapping("logs", "data/logs", "logs", "both", "local-wins"),
+    Mapping("models", "data/models", "models", "both", "local-wins"),
+    Mapping("checkpoints", "data/checkpoints", "checkpoints", "both", "newest-wins"),
+)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace: its folder, its S3 root and its mappings."""
+
+    root: Path
+    remote_root: str
+    mappings: tuple[Mapping, ...]
+
+    def local_dir(self, mapping: Mapping) -> Path:
+        return self.root / mapping.local
+
+    def remote_url(self, mapping: Mapping) -> str:
+        return f"{self.remote_root.rstrip('/')}/{mapping.remote.strip('/')}"
+
+    def state_dir(self) -> Path:
+        return self.root / ".ferry" / "sync"
+
+    def select(self, names: tuple[str, ...]) -> tuple[Mapping, ...]:
+        """The mappings named (all when none are)."""
+        if not names:
+            return self.mappings
+        known = {m.name: m for m in self.mappings}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"No mapping named {unknown[0]!r} in the workspace.",
+                f"Mappings: {', '.join(known)}.",
+            )
+        return tuple(known[n] for n in names)
+
+
+def find_workspace(start: Path) -> Workspace:
+    """The workspace of ``start`` or its nearest parent with a ``[workspace]`` table."""
+    for folder in (start, *start.parents):
+        path = folder / CONFIG_FILE_NAME
+        if path.is_file():
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+            if "workspace" in document:
+                return _parse(folder, document["workspace"], path)
+    raise ConfigError(
+        f"No workspace found in {start} or its parents (a ferry.toml with [workspace]).",
+        "Create one with: ferry init s3://your-bucket/your-prefix",
+    )
+
+
+def _parse(folder: Path, table: dict[str, object], path: Path) -> Workspace:
+    remote_root = table.get("remote_root")
+    if not isinstance(remote_root, str):
+        raise ConfigError(
+            f'{path}: [workspace] needs remote_root = "s3://bucket/prefix".',
+            "Add it, or run ferry init.",
+        )
+    parse_s3_url(remote_root)
+    raw = table.get("mapping")
+    mappings = DEFAULT_MAPPINGS if raw is None else tuple(_mapping(m, path) for m in raw)  # type: ignore[attr-defined]
+    names = [m.name for m in mappings]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two mappings share a name.", "Give each mapping its own name.")
+    return Workspace(folder, remote_root, mappings)
+
+
+def _mapping(raw: dict[str, str], path: Path) -> Mapping:
+    try:
+        mapping = Mapping(
+            name=raw.get("name") or raw["remote"],
+            local=raw["local"],
+            remote=raw["remote"],
+            direction=cast(Direction, raw.get("direction", "both")),
+            conflict=cast(Conflict, raw.get("conflict", "local-wins")),
+        )
+    except KeyError as exc:
+        raise ConfigError(
+            f"{path}: a [[workspace.mapping]] lacks {exc.args[0]!r}.",
+            "Each mapping needs local and remote.",
+        ) from None
+    if mapping.direction not in DIRECTIONS:
+        raise ConfigError(
+            f"{path}: mapping {mapping.name!r} has direction {mapping.direction!r}.",
+            f"Use one of {', '.join(DIRECTIONS)}.",
+        )
+    if mapping.conflict not in CONFLICTS:
+        raise ConfigError(
+            f"{path}: mapping {mapping.name!r} has conflict {mapping.conflict!r}.",
+            f"Use one of {', '.join(CONFLICTS)}.",
+        )
+    if Path(mapping.local).is_absolute() or ".." in Path(mapping.local).parts:
+        raise ConfigError(
+            f"{path}: mapping {mapping.name!r} points outside the workspace.",
+            "Use a path relative to the folder of ferry.toml.",
+        )
+    return mapping
+
+
+def init_workspace(folder: Path, remote_root: str) -> Path:
+    """Write a ``ferry.toml`` with the default mappings; refuse to replace one."""
+    parse_s3_url(remote_root)
+    path = folder / CONFIG_FILE_NAME
+    if path.exists():
+        raise ConfigError(f"{path} already exists.", "Edit it, or remove it first.")
+    lines = [
+        "# ferry workspace: local folders <-> S3 prefixes (see README: Sync)",
+        "[workspace]",
+        f'remote_root = "{remote_root}"',
+        "",
+    ]
+    for m in DEFAULT_MAPPINGS:
+        lines += [
+            "[[workspace.mapping]]",
+            f'name = "{m.name}"',
+            f'local = "{m.local}"',
+            f'remote = "{m.remote}"',
+            f'direction = "{m.direction}"',
+            f'conflict = "{m.conflict}"',
+            "",
+        ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    for m in DEFAULT_MAPPINGS:
+        (folder / m.local).mkdir(parents=True, exist_ok=True)
+    return path
