@@ -77,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     pythons = {
         "ferry": Path(sys.executable),
+        "ferry-async": Path(sys.executable),
         "rubicon": ensure_tool("rubicon-ml-s3", ("rubicon-ml[s3]==0.15.3",), TOOLS) / "python",
         "mlflow": ensure_tool("mlflow", ("mlflow-skinny", "pandas"), TOOLS) / "python",
     }
@@ -85,6 +86,7 @@ def main() -> None:
         env = {**os.environ, **server.env()}
         for tool, backends in (
             ("ferry", ("s3", "local", "memory")),
+            ("ferry-async", ("s3",)),
             ("rubicon", ("s3", "local", "memory")),
             ("mlflow", ("local",)),
         ):
@@ -103,29 +105,28 @@ def main() -> None:
 
 
 def report(results: dict[tuple[str, str], dict[str, float]], args: argparse.Namespace) -> None:
+    tools = ("ferry", "ferry-async", "rubicon", "mlflow")
+    pairs = (("rubicon", "ferry"), ("rubicon", "ferry-async"), ("mlflow", "ferry"))
     print(
         f"\nTracking: {args.metrics} metrics; {args.experiments} experiments x (10 params + "
-        f"10 metrics); seconds inside each process; ratio = peer / ferry"
+        "10 metrics); seconds inside each process; ratio = peer / ferry"
     )
     print(
         f"{'backend':8}{'phase':13}"
-        + "".join(f"{t:>11}" for t in ("ferry", "rubicon", "mlflow"))
-        + f"{'rubicon/ferry':>15}{'mlflow/ferry':>14}"
+        + "".join(f"{t:>12}" for t in tools)
+        + "".join(f"{p + '/' + b:>20}" for p, b in pairs)
     )
     for backend in ("s3", "local", "memory"):
         for phase in (*PHASES, "cpu", "rss_mib"):
-            row = {
-                t: results.get((t, backend), {}).get(phase) for t in ("ferry", "rubicon", "mlflow")
-            }
+            row = {t: results.get((t, backend), {}).get(phase) for t in tools}
             if row["ferry"] is None:
                 continue
-            cells = "".join(f"{v:>11.2f}" if v is not None else f"{'-':>11}" for v in row.values())
-            ratios = "".join(
-                f"{row[t] / row['ferry']:>14.1f}x"
-                if row[t] is not None and phase not in ("growth", "rss_mib", "cpu")
-                else f"{'':>15}"
-                for t in ("rubicon", "mlflow")
-            )
+            cells = "".join(f"{v:>12.2f}" if v is not None else f"{'-':>12}" for v in row.values())
+            ratios = ""
+            for peer, base in pairs:
+                peer_time, base_time = row[peer], row[base]
+                usable = peer_time is not None and base_time and phase in PHASES[:4]
+                ratios += f"{peer_time / base_time:>19.1f}x" if usable else f"{'':>20}"
             print(f"{backend:8}{phase:13}{cells}{ratios}")
 
 

@@ -2,7 +2,9 @@
 
     python tracking_workload.py TOOL BACKEND ROOT [--experiments 200] [--metrics 1000]
 
-TOOL: ferry | rubicon | mlflow.  BACKEND: s3 | local | memory (ROOT: s3://... or a folder).
+TOOL: ferry | ferry-async | rubicon | mlflow (ferry-async: the same work through
+ferry's asyncio client, with the calls of each step gathered, as seed 000 recommends for
+S3). BACKEND: s3 | local | memory (ROOT: s3://... or a folder).
 Prints one JSON line: the wall time of each phase, measured inside the process so that
 interpreter start-up and imports are not counted.
   log_metrics   log --metrics metrics, one by one, in one experiment
@@ -79,6 +81,52 @@ def run_rubicon_like(args: argparse.Namespace) -> dict[str, float]:
     return timings
 
 
+def run_ferry_async(args: argparse.Namespace) -> dict[str, float]:
+    import asyncio
+
+    from ferry.tracking import AsyncRubicon
+
+    options = {"endpoint_url": os.environ["AWS_ENDPOINT_URL"]} if args.backend == "s3" else {}
+    persistence = "memory" if args.backend == "memory" else "filesystem"
+    root = None if args.backend == "memory" else args.root
+    rb = AsyncRubicon(persistence=persistence, root_dir=root, **options)
+    timings: dict[str, float] = {}
+
+    async def work() -> None:
+        experiment = await (await rb.create_project("metrics")).log_experiment("one")
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(experiment.log_metric(f"metric_{i}", i / 7) for i in range(args.metrics))
+        )
+        timings["log_metrics"] = time.perf_counter() - started
+        project = await rb.create_project("grid")
+        started = time.perf_counter()
+
+        async def one(i: int) -> None:
+            run = await project.log_experiment(f"run-{i}", tags=["grid"])
+            await asyncio.gather(
+                *(run.log_parameter(f"param_{j}", i * j) for j in range(10)),
+                *(run.log_metric(f"score_{j}", (i + j) / 100) for j in range(10)),
+            )
+
+        await asyncio.gather(*(one(i) for i in range(args.experiments)))
+        timings["create"] = time.perf_counter() - started
+        started = time.perf_counter()
+        runs = await (await rb.get_project("grid")).experiments()
+        counts = await asyncio.gather(
+            *(run.parameters() for run in runs), *(run.metrics() for run in runs)
+        )
+        timings["read_back"] = time.perf_counter() - started
+        assert sum(len(c) for c in counts) == args.experiments * 20
+        started = time.perf_counter()
+        frame = await (await rb.get_project("grid")).to_df()
+        timings["to_df"] = time.perf_counter() - started
+        assert len(frame) == args.experiments
+
+    asyncio.run(work())
+    return timings
+
+
 def run_mlflow(args: argparse.Namespace) -> dict[str, float]:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -122,13 +170,14 @@ def main() -> None:
 
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     parser = argparse.ArgumentParser()
-    parser.add_argument("tool", choices=["ferry", "rubicon", "mlflow"])
+    parser.add_argument("tool", choices=["ferry", "ferry-async", "rubicon", "mlflow"])
     parser.add_argument("backend", choices=["s3", "local", "memory"])
     parser.add_argument("root")
     parser.add_argument("--experiments", type=int, default=200)
     parser.add_argument("--metrics", type=int, default=1000)
     args = parser.parse_args()
-    timings = run_mlflow(args) if args.tool == "mlflow" else run_rubicon_like(args)
+    runners = {"mlflow": run_mlflow, "ferry-async": run_ferry_async}
+    timings = runners.get(args.tool, run_rubicon_like)(args)
     print(json.dumps(timings))
 
 

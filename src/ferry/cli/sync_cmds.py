@@ -1,0 +1,287 @@
+"""``ferry init``, ``ferry push``, ``ferry pull``, ``ferry sync`` and ``ferry status``."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ferry.cli.output import emit_json, human_size, is_terminal
+from ferry.config import load_settings
+
+if TYPE_CHECKING:
+    from ferry.sync.run import Mode
+
+__all__ = ["COMMANDS", "EXIT_CONFLICTS", "EXIT_ERRORS"]
+
+EXIT_CONFLICTS = 20  # the sync finished, but conflicts were left for you to resolve
+EXIT_ERRORS = 21  # the sync finished, but some files failed (listed on stderr)
+
+
+@click.command("init")
+@click.argument("remote_root")
+@click.option(
+    "--dir",
+    "folder",
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder (default: here).",
+)
+def init(remote_root: str, folder: Path) -> None:
+    """Create a workspace (ferry.toml) syncing with REMOTE_ROOT (s3://bucket/prefix)."""
+    from ferry.sync import init_workspace
+
+    path = init_workspace(folder, remote_root)
+    click.echo(
+        f"wrote {path}: data/cached_datasets (pull), data/logs, data/models, "
+        "data/checkpoints (both ways)"
+    )
+
+
+def _options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.argument("mappings", nargs=-1),
+            click.option("--dry-run", is_flag=True, help="Print the plan; change nothing."),
+            click.option("--yes", is_flag=True, help="Allow deleting many files."),
+            click.option(
+                "--delete-threshold",
+                default=0.5,
+                show_default=True,
+                help="Fraction of a side's files a sync may delete without --yes.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@click.command("push")
+@_options
+@click.pass_obj
+def push(obj: dict[str, Any], /, **kwargs: Any) -> None:
+    """Make the bucket match the local folders (MAPPINGS, or all that may be pushed)."""
+    _run(obj, "push", **kwargs)
+
+
+@click.command("pull")
+@_options
+@click.pass_obj
+def pull(obj: dict[str, Any], /, **kwargs: Any) -> None:
+    """Make the local folders match the bucket (MAPPINGS, or all that may be pulled)."""
+    _run(obj, "pull", **kwargs)
+
+
+@click.command("sync")
+@_options
+@click.pass_obj
+def sync(obj: dict[str, Any], /, **kwargs: Any) -> None:
+    """Sync each mapping its own way (pull, push, or both with its conflict rule)."""
+    _run(obj, "sync", **kwargs)
+
+
+@click.command("status")
+@click.argument("mappings", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def status(obj: dict[str, Any], mappings: tuple[str, ...], as_json: bool) -> None:
+    """What 'ferry sync' would do, per mapping, without doing it."""
+    _run(
+        obj,
+        "sync",
+        mappings=mappings,
+        dry_run=True,
+        yes=True,
+        delete_threshold=1.0,
+        as_json=as_json,
+    )
+
+
+def _run(
+    obj: dict[str, Any],
+    mode: Mode,
+    *,
+    mappings: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+    delete_threshold: float,
+    as_json: bool,
+) -> None:
+    from ferry.storage.s3 import S3Store
+    from ferry.storage.s3_options import S3Options
+    from ferry.sync import find_workspace
+    from ferry.sync.run import run_mapping, workspace_lock
+
+    workspace = find_workspace(Path.cwd())
+    settings = load_settings(obj, cwd=workspace.root)
+    options = S3Options.from_settings(settings)
+    outcomes = []
+    lock = nullcontext() if dry_run else workspace_lock(workspace)
+    with lock:
+        for mapping in workspace.select(mappings):
+            store = S3Store(workspace.remote_url(mapping), options)
+            with _progress(mapping.name, dry_run or as_json) as (on_plan, on_file):
+                outcomes.append(
+                    run_mapping(
+                        workspace,
+                        mapping,
+                        mode,
+                        store,
+                        dry_run=dry_run,
+                        yes=yes,
+                        delete_threshold=delete_threshold,
+                        workers=settings.concurrency,
+                        on_plan=on_plan,
+                        on_file=on_file,
+                    )
+                )
+    _show(outcomes, dry_run, as_json)
+    _exit(outcomes)
+
+
+def _progress(name: str, quiet: bool) -> AbstractContextManager[Any]:
+    """Files, bytes, rate and ETA on a terminal; nothing when piped or quiet."""
+    if quiet or not is_terminal():
+        return nullcontext((None, None))
+    return _RichProgress(name)
+
+
+class _RichProgress:
+    def __init__(self, name: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn(f"{name} {{task.completed_files}}/{{task.fields[files]}} files"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self.task: Any = None
+        self.done = 0
+
+    def __enter__(self) -> tuple[Any, Any]:
+        self.progress.start()
+        return self.on_plan, self.on_file
+
+    def on_plan(self, plan: Any) -> None:
+        total = sum(a.size for a in plan.transfers)
+        self.task = self.progress.add_task("sync", total=total or None, files=len(plan.transfers))
+        self.progress.tasks[0].fields["files"] = len(plan.transfers)
+
+    def on_file(self, size: int) -> None:
+        self.done += 1
+        if self.task is not None:
+            self.progress.update(self.task, advance=size)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _show(outcomes: list[Any], dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        emit_json([_as_dict(o, dry_run) for o in outcomes])
+        return
+    for outcome in outcomes:
+        if dry_run:
+            for action in outcome.plan.actions:
+                if action.kind != "skip":
+                    click.echo(
+                        f"{outcome.mapping.name}\t{action.kind}\t{action.path}\t{action.reason}"
+                    )
+            skipped = len(outcome.plan.of("skip"))
+            click.echo(
+                f"{outcome.mapping.name}: {len(outcome.plan.actions) - skipped} "
+                f"change(s), {skipped} identical ({outcome.report.direction})"
+            )
+        for path, message in outcome.report.errors:
+            click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
+        for path, reason in outcome.report.unresolved:
+            click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
+    if not dry_run:
+        _table(outcomes)
+
+
+def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
+    report = outcome.report
+    data: dict[str, Any] = {"mapping": outcome.mapping.name, "direction": report.direction}
+    if dry_run:
+        data["actions"] = [
+            {"path": a.path, "action": a.kind, "reason": a.reason, "size": a.size}
+            for a in outcome.plan.actions
+            if a.kind != "skip"
+        ]
+        data["identical"] = len(outcome.plan.of("skip"))
+        return data
+    data.update({k: v for k, v in vars(report).items() if k not in {"mapping", "direction"}})
+    data["throughput_bytes_per_second"] = (
+        round(report.moved_bytes / report.seconds) if report.seconds else 0
+    )
+    return data
+
+
+def _table(outcomes: list[Any]) -> None:
+    columns = [
+        "mapping",
+        "direction",
+        "up",
+        "down",
+        "deleted",
+        "identical",
+        "conflicts",
+        "errors",
+        "seconds",
+        "rate",
+    ]
+    rows = []
+    for o in outcomes:
+        r = o.report
+        rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else ""
+        rows.append(
+            [
+                o.mapping.name,
+                r.direction,
+                f"{r.uploaded} ({human_size(r.uploaded_bytes)})",
+                f"{r.downloaded} ({human_size(r.downloaded_bytes)})",
+                f"{r.deleted_remote} there, {r.deleted_local} here",
+                str(r.skipped),
+                f"{len(r.resolved)} resolved, {len(r.unresolved)} open",
+                str(len(r.errors)),
+                f"{r.seconds:.2f}",
+                rate,
+            ]
+        )
+    if is_terminal():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, title="ferry sync")
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(row))
+
+
+def _exit(outcomes: list[Any]) -> None:
+    if any(o.report.errors for o in outcomes):
+        sys.exit(EXIT_ERRORS)
+    if any(o.report.unresolved for o in outcomes):
+        sys.exit(EXIT_CONFLICTS)
+
+
+COMMANDS = (init, push, pull, sync, status)

@@ -1,0 +1,23 @@
+"""Workspace sync with S3 (seed 002): folders mapped to prefixes, each with a direction
+and a conflict rule; a pure plan, then concurrent transfers; content-exact change
+detection; full sync with deletes; SSE-C and storage class from the storage layer."""
+
+from __future__ import annotations
+
+from ferry.sync.apply import Report
+from ferry.sync.plan import Action, Plan, plan
+from ferry.sync.run import Outcome, run_mapping
+from ferry.sync.workspace import Mapping, Workspace, find_workspace, init_workspace
+
+__all__ = [
+    "Action",
+    "Mapping",
+    "Outcome",
+    "Plan",
+    "Report",
+    "Workspace",
+    "find_workspace",
+    "init_workspace",
+    "plan",
+    "run_mapping",
+]
