@@ -38,10 +38,11 @@ def cli(
 
 
 def _register() -> None:
-    from ferry.cli import config_cmds, dev_cmds, experiments_cmds, storage_cmds
+    from ferry.cli import config_cmds, dev_cmds, experiments_cmds, storage_cmds, sync_cmds
 
     commands = (
         *storage_cmds.COMMANDS,
+        *sync_cmds.COMMANDS,
         config_cmds.config,
         dev_cmds.dev,
         experiments_cmds.experiments,

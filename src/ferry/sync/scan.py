@@ -40,7 +40,7 @@ class LocalScan:
 
 def scan_local(folder: Path, state: SyncState, workers: int = 4) -> LocalScan:
     """Every regular file below ``folder``. Symlinks are never followed nor sent (they are
-    listed in ``symlinks``); ferry's own temporary files are ignored."""
+    listed in ``symlinks``); temporary files left by a killed download are removed."""
     scan = LocalScan()
     to_hash: dict[str, tuple[Path, os.stat_result]] = {}
     for root, dirs, names in os.walk(folder):
@@ -52,7 +52,10 @@ def scan_local(folder: Path, state: SyncState, workers: int = 4) -> LocalScan:
                 if name in dirs:
                     dirs.remove(name)
                 continue
-            if name in dirs or ".ferry-tmp-" in name:
+            if name in dirs:
+                continue
+            if ".ferry-tmp-" in name:  # left by a killed download; the lock says no one
+                path.unlink(missing_ok=True)  # else is writing it
                 continue
             stat = path.stat()
             cached = state.cached_hash(rel, identity(stat))
