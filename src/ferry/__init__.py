@@ -6,6 +6,8 @@ in :mod:`ferry.storage`; settings in :mod:`ferry.config`; errors in :mod:`ferry.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ferry.config import Settings, load_settings
 from ferry.errors import (
     AccessDeniedError,
@@ -23,7 +25,9 @@ from ferry.errors import (
     ThrottledError,
 )
 from ferry.storage import ObjectInfo, Store, open_store
-from ferry.tracking import Rubicon
+
+if TYPE_CHECKING:
+    from ferry.tracking import Rubicon
 
 __version__ = "0.1.0"
 
@@ -49,3 +53,12 @@ __all__ = [
     "load_settings",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the tracking client when first asked for (keeps ``import ferry`` light)."""
+    if name == "Rubicon":
+        from ferry.tracking import Rubicon
+
+        return Rubicon
+    raise AttributeError(f"module 'ferry' has no attribute {name!r}")

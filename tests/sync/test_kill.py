@@ -19,13 +19,15 @@ FERRY = Path(sys.executable).parent / "ferry"
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(FERRY), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [str(FERRY), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def kill_midway(args: list[str], cwd: Path, env: dict[str, str], started) -> int:  # type: ignore[no-untyped-def]
-    process = subprocess.Popen([str(FERRY), *args], cwd=cwd, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(FERRY), *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while not started() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -40,10 +42,19 @@ def digest(path: Path) -> str:
 def test_kill_9_during_push_and_pull_then_rerun(
     tmp_path: Path, s3_server: LocalS3Server, bucket: str
 ) -> None:
-    env = {**os.environ, **DEV_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server.url,
-           "FERRY_REGION": "us-east-1"}
-    raw = boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    env = {
+        **os.environ,
+        **DEV_CREDENTIALS,
+        "AWS_ENDPOINT_URL": s3_server.url,
+        "FERRY_REGION": "us-east-1",
+    }
+    raw = boto3.client(
+        "s3",
+        endpoint_url=s3_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     a = tmp_path / "a"
     a.mkdir()
     assert run(["init", f"s3://{bucket}/team", "--dir", str(a)], a, env).returncode == 0

@@ -24,8 +24,9 @@ def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-u
         if cwd is not None:
             os.chdir(cwd)
         try:
-            result = CliRunner().invoke(cli, ["--endpoint-url", s3_server.url, "--region",
-                                              "us-east-1", *args])
+            result = CliRunner().invoke(
+                cli, ["--endpoint-url", s3_server.url, "--region", "us-east-1", *args]
+            )
         finally:
             os.chdir(old)
         assert result.exit_code == code, result.output
@@ -36,8 +37,13 @@ def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-u
 
 @pytest.fixture
 def raw(s3_server: LocalS3Server):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def workspace(folder: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped-def]
@@ -62,8 +68,12 @@ def report(output: str) -> dict[str, dict]:  # type: ignore[type-arg]
     return {r["mapping"]: r for r in json.loads(output)}
 
 
-def test_push_then_pull_elsewhere_then_nothing_to_do(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
-                                                      raw) -> None:
+def test_push_then_pull_elsewhere_then_nothing_to_do(
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
+    raw,
+) -> None:
     a = workspace(tmp_path / "a", bucket, ferry)
     for i in range(30):
         write(a, f"data/logs/run{i % 3}/step{i}.json", f'{{"loss": {i}}}')
@@ -82,8 +92,12 @@ def test_push_then_pull_elsewhere_then_nothing_to_do(tmp_path: Path, bucket: str
     assert again["logs"]["skipped"] == 30
 
 
-def test_a_same_size_edit_with_an_older_mtime_is_sent(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
-                                                      raw) -> None:
+def test_a_same_size_edit_with_an_older_mtime_is_sent(
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
+    raw,
+) -> None:
     a = workspace(tmp_path / "a", bucket, ferry)
     path = write(a, "data/logs/metrics.json", "value=1")
     ferry("push", "logs", cwd=a)
@@ -96,7 +110,11 @@ def test_a_same_size_edit_with_an_older_mtime_is_sent(tmp_path: Path, bucket: st
 
 
 def test_uploads_are_sse_c_encrypted_and_intelligently_tiered(
-    tmp_path: Path, bucket: str, ferry, raw, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     key = os.urandom(32)
     monkeypatch.setenv("FERRY_SSE_C_KEY", base64.b64encode(key).decode())
@@ -107,8 +125,12 @@ def test_uploads_are_sse_c_encrypted_and_intelligently_tiered(
     for name in ("small.bin", "large.bin"):
         with pytest.raises(ClientError):
             raw.head_object(Bucket=bucket, Key=f"team/models/{name}")
-        head = raw.head_object(Bucket=bucket, Key=f"team/models/{name}",
-                               SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+        head = raw.head_object(
+            Bucket=bucket,
+            Key=f"team/models/{name}",
+            SSECustomerAlgorithm="AES256",
+            SSECustomerKey=key,
+        )
         assert head["StorageClass"] == "INTELLIGENT_TIERING"
     b = workspace(tmp_path / "b", bucket, ferry)
     ferry("pull", "models", cwd=b)
@@ -116,7 +138,10 @@ def test_uploads_are_sse_c_encrypted_and_intelligently_tiered(
 
 
 def test_a_local_clean_up_then_push_cleans_the_bucket_with_a_guard(
-    tmp_path: Path, bucket: str, ferry, raw  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,  # type: ignore[no-untyped-def]
 ) -> None:
     a = workspace(tmp_path / "a", bucket, ferry)
     for i in range(30):
@@ -133,7 +158,10 @@ def test_a_local_clean_up_then_push_cleans_the_bucket_with_a_guard(
 
 
 def test_pull_only_data_is_never_pushed_and_local_edits_are_replaced(
-    tmp_path: Path, bucket: str, ferry, raw  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,  # type: ignore[no-untyped-def]
 ) -> None:
     raw.put_object(Bucket=bucket, Key="team/cached-datasets/train.parquet", Body=b"truth")
     a = workspace(tmp_path / "a", bucket, ferry)
@@ -158,7 +186,10 @@ def test_nothing_is_deleted_when_the_listing_fails(tmp_path: Path, bucket: str, 
 
 
 def test_keys_that_would_land_outside_the_folder_are_refused(
-    tmp_path: Path, bucket: str, ferry, raw  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,  # type: ignore[no-untyped-def]
 ) -> None:
     raw.put_object(Bucket=bucket, Key="team/logs/../../escape.txt", Body=b"evil")
     a = workspace(tmp_path / "a", bucket, ferry)
@@ -178,7 +209,9 @@ def test_symlinks_are_skipped_and_reported(tmp_path: Path, bucket: str, ferry, r
 
 
 def test_conflicts_follow_the_mapping_rule_or_are_left_with_their_exit_code(
-    tmp_path: Path, bucket: str, ferry  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
 ) -> None:
     a = workspace(tmp_path / "a", bucket, ferry)
     b = workspace(tmp_path / "b", bucket, ferry)
@@ -189,10 +222,10 @@ def test_conflicts_follow_the_mapping_rule_or_are_left_with_their_exit_code(
     ferry("sync", "logs", cwd=a)
     write(b, "data/logs/shared.txt", "from b")
     done = report(ferry("sync", "logs", "--json", cwd=b))  # logs: local-wins
-    assert done["logs"]["resolved"] == [["shared.txt",
-                                         "changed on both sides; local wins (local-wins)"]]
-    toml = (a / "ferry.toml").read_text().replace('conflict = "local-wins"',
-                                                  'conflict = "manual"')
+    assert done["logs"]["resolved"] == [
+        ["shared.txt", "changed on both sides; local wins (local-wins)"]
+    ]
+    toml = (a / "ferry.toml").read_text().replace('conflict = "local-wins"', 'conflict = "manual"')
     (a / "ferry.toml").write_text(toml)
     write(a, "data/logs/shared.txt", "from a, again")
     out = ferry("sync", "logs", cwd=a, code=EXIT_CONFLICTS)
@@ -205,14 +238,19 @@ def test_dry_run_and_status_change_nothing(tmp_path: Path, bucket: str, ferry, r
     write(a, "data/logs/a.txt", "a")
     assert "logs\tupload\ta.txt\tnew\n" in ferry("push", "--dry-run", cwd=a)
     status = json.loads(ferry("status", "--json", cwd=a))
-    assert {"mapping": "logs", "direction": "both", "identical": 0,
-            "actions": [{"path": "a.txt", "action": "upload", "reason": "new here",
-                         "size": 1}]} in status
+    assert {
+        "mapping": "logs",
+        "direction": "both",
+        "identical": 0,
+        "actions": [{"path": "a.txt", "action": "upload", "reason": "new here", "size": 1}],
+    } in status
     assert keys(raw, bucket) == []
 
 
 def test_push_of_a_missing_folder_refuses_rather_than_emptying_the_bucket(
-    tmp_path: Path, bucket: str, ferry  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
 ) -> None:
     a = workspace(tmp_path / "a", bucket, ferry)
     (a / "data/models").rmdir()

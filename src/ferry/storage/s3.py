@@ -22,21 +22,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from ferry.errors import FerryError, MultiError, NotFoundError
 from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredObject, check_key
 from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
-from ferry.storage.s3_errors import Context, Operation, bucket_missing, translate
 from ferry.storage.s3_fast import FastConflict, FastPath, fast_path
 from ferry.storage.s3_options import S3Options
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_s3 import S3Client
+
+    from ferry.storage.s3_errors import Operation
 
 __all__ = ["S3Store"]
 
@@ -65,14 +66,27 @@ class S3Store(BaseStore):
         self.bucket, self.prefix = parse_s3_url(url)
         self.options = options or S3Options()
         self._fast: FastPath | None = None
+        self._given_client = client
         if client is None:
-            session = self.options.session()
-            client = self.options.client(session)
-            self._fast = fast_path(
-                self.bucket, self.options, session, self.options.region_for(session)
-            )
-        self._client = client
+            keys = self.options.env_credentials()
+            if keys is not None and self.options.region is not None:
+                self._fast = fast_path(self.bucket, self.options, keys, self.options.region)
+            else:
+                region = self.options.region_for(self._session)
+                self._fast = fast_path(self.bucket, self.options, self._session, region)
         self._sse: dict[str, Any] = self.options.sse_c.request_args() if self.options.sse_c else {}
+
+    @cached_property
+    def _client(self) -> S3Client:
+        """The boto3 client, built on first use: a run the fast path serves never needs it
+        (building one loads botocore's service model, ~70 ms)."""
+        if self._given_client is not None:
+            return self._given_client
+        return self.options.client(self._session)
+
+    @cached_property
+    def _session(self) -> boto3.session.Session:
+        return self.options.session()
 
     @property
     def url(self) -> str:
@@ -96,7 +110,9 @@ class S3Store(BaseStore):
     def _translating(self, operation: Operation, key: str = "") -> Iterator[None]:
         try:
             yield
-        except (BotoCoreError, ClientError) as exc:
+        except _boto_errors() as exc:
+            from ferry.storage.s3_errors import Context, bucket_missing, translate
+
             ctx = Context(
                 operation=operation,
                 bucket=self.bucket,
@@ -114,11 +130,9 @@ class S3Store(BaseStore):
         """Tell a missing bucket from a missing key (asked only after a 404)."""
         try:
             self._client.head_bucket(Bucket=self.bucket)
-        except ClientError as exc:
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return status != 404
-        except BotoCoreError:
-            return True
+        except _boto_errors() as exc:
+            response = getattr(exc, "response", {})
+            return bool(response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404)
         return True
 
     def check_bucket(self) -> None:
@@ -203,8 +217,8 @@ class S3Store(BaseStore):
         with self._translating("read", key):
             try:
                 return dict(self._client.get_object(Range=f"bytes={start}-{end}", **args))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+            except _boto_errors() as exc:
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") != "InvalidRange":
                     raise
                 return dict(self._client.get_object(**args))  # an empty object has no ranges
 
@@ -396,7 +410,7 @@ class S3Store(BaseStore):
 
     def _abort(self, full_key: str, upload_id: str) -> None:
         # The original error matters more than a failed abort.
-        with suppress(BotoCoreError, ClientError):
+        with suppress(*_boto_errors()):
             self._client.abort_multipart_upload(
                 Bucket=self.bucket, Key=full_key, UploadId=upload_id
             )
@@ -439,6 +453,14 @@ class S3Store(BaseStore):
                 Bucket=self.bucket, Prefix=self._full_prefix(prefix)
             )
         return [(self._relative(u["Key"]), u["UploadId"]) for u in response.get("Uploads", [])]
+
+
+def _boto_errors() -> tuple[type[Exception], ...]:
+    """botocore's exception types, imported only when an exception needs them: a run the
+    fast path serves never imports botocore (~0.2 s)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return BotoCoreError, ClientError
 
 
 def _delete_error(error: Mapping[str, Any]) -> FerryError:

@@ -21,9 +21,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import boto3
 
     from ferry.storage.s3_options import S3Options
+
+    # Static keys (access_key_id, secret_access_key, token), or a boto3 session whose
+    # credential chain (profiles, SSO, instance roles) provides them.
+    Credentials: TypeAlias = dict[str, str] | boto3.session.Session
+
 
 __all__ = ["FastConflict", "FastPath", "fast_path"]
 
@@ -47,14 +54,12 @@ class FastPath:
     """obstore's S3 client for one bucket, configured like the boto3 client beside it."""
 
     def __init__(
-        self, bucket: str, options: S3Options, session: boto3.session.Session, region: str
+        self, bucket: str, options: S3Options, credentials: Credentials, region: str
     ) -> None:
-        from obstore.auth.boto3 import Boto3CredentialProvider
         from obstore.store import S3Store as ObjectStore
 
         kwargs: dict[str, Any] = {
             "region": region,
-            "credential_provider": Boto3CredentialProvider(session),
             # No retries here: a failed request is repeated through boto3, whose standard
             # backoff is the one retry policy ferry has.
             "retry_config": {
@@ -76,6 +81,12 @@ class FastPath:
             kwargs["virtual_hosted_style_request"] = False
             if options.endpoint_url.startswith("http://"):
                 kwargs["client_options"]["allow_http"] = True
+        if isinstance(credentials, dict):
+            kwargs.update(credentials)
+        else:
+            from obstore.auth.boto3 import Boto3CredentialProvider
+
+            kwargs["credential_provider"] = Boto3CredentialProvider(credentials)
         if options.sse_c is not None:
             kwargs["server_side_encryption"] = "sse-c"
             kwargs["sse_customer_key_base64"] = options.sse_c.base64()
@@ -149,13 +160,13 @@ class FastPath:
 
 
 def fast_path(
-    bucket: str, options: S3Options, session: boto3.session.Session, region: str
+    bucket: str, options: S3Options, credentials: Credentials, region: str
 ) -> FastPath | None:
     """The fast path, or None where it cannot serve (obstore missing, no credentials yet:
     boto3 then reports the problem in ferry's words)."""
     if not options.fast:
         return None
     try:
-        return FastPath(bucket, options, session, region)
+        return FastPath(bucket, options, credentials, region)
     except (ImportError, ValueError):
         return None

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +173,19 @@ class S3Options:
             max_attempts=settings.max_attempts,
             concurrency=settings.concurrency,
         )
+
+    def env_credentials(self) -> dict[str, str] | None:
+        """The standard key variables, when set and no profile is named: the fast path can
+        then sign requests without loading boto3 (which would find the same keys first)."""
+        if self.profile is not None:
+            return None
+        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if not (key and secret):
+            return None
+        credentials = {"access_key_id": key, "secret_access_key": secret}
+        if os.environ.get("AWS_SESSION_TOKEN"):
+            credentials["token"] = os.environ["AWS_SESSION_TOKEN"]
+        return credentials
 
     def session(self) -> boto3.session.Session:
         """A boto3 session for the configured profile (credentials come from its chain)."""

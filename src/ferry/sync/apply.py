@@ -103,6 +103,7 @@ def apply(
         state.synced[action.path] = Synced(local[action.path].sha256, remote[action.path].etag)
         report.skipped += 1
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
+    state.in_progress = False
     state.save()
     report.seconds = time.perf_counter() - started
     return report

@@ -97,8 +97,10 @@ def run_mapping(
     if dry_run:
         return Outcome(mapping, direction, the_plan, report)
     abort = getattr(store, "abort_incomplete_uploads", None)
-    if abort is not None and the_plan.of("upload"):
+    if abort is not None and state.in_progress:  # the last run died: clear its leftovers
         report.aborted_uploads = abort("")
+    state.in_progress = True
+    state.save()
     apply(
         the_plan,
         folder=folder,

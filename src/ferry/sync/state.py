@@ -33,6 +33,9 @@ class SyncState:
     path: Path
     synced: dict[str, Synced] = field(default_factory=dict)
     hashes: dict[str, tuple[FileIdentity, str]] = field(default_factory=dict)
+    # True from the start of an apply to its end: found True on load, the last run died
+    # mid-way (and may have left multipart uploads to abort).
+    in_progress: bool = False
 
     @classmethod
     def load(cls, path: Path) -> SyncState:
@@ -42,7 +45,7 @@ class SyncState:
             return cls(path)
         synced = {k: Synced(v["sha256"], v["etag"]) for k, v in raw.get("synced", {}).items()}
         hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
-        return cls(path, synced, hashes)
+        return cls(path, synced, hashes, bool(raw.get("in_progress", False)))
 
     def cached_hash(self, rel: str, ident: FileIdentity) -> str | None:
         known = self.hashes.get(rel)
@@ -52,5 +55,6 @@ class SyncState:
         document = {
             "synced": {k: {"sha256": v.sha256, "etag": v.etag} for k, v in self.synced.items()},
             "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
+            "in_progress": self.in_progress,
         }
         write_atomically(self.path, [json.dumps(document).encode()])
