@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
 
 from ferry.devserver import LocalS3Server, ensure_tool
+from ferry.storage.s3 import S3Store
+from ferry.storage.s3_options import S3Options
 
 BUCKET = "syncbench"
 SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 * 1024)}
@@ -167,6 +169,8 @@ def main() -> None:
             "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",
         }
         env.pop("FERRY_SSE_C_KEY", None)
+        os.environ.update(server.env())
+        store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
         peers = tools(server.url)
         for name in args.sets.split(","):
             data = make_set(name)
@@ -176,6 +180,9 @@ def main() -> None:
                     url = f"s3://{BUCKET}/{tool.name}-{name}-{run}/data"
                     for phase, sample in zip(PHASES, one_run(tool, data, url, env), strict=True):
                         rows[phase].setdefault(tool.name, []).append(sample)
+                    # The server keeps objects in memory: empty it so every tool meets the
+                    # same server, not one holding the others' gigabytes.
+                    store.delete([i.key for i in store.list(url[5:].split("/", 1)[1])])
             table = [
                 (
                     f"{name} {phase}",

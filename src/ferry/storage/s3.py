@@ -147,7 +147,7 @@ class S3Store(BaseStore):
         if self._fast is not None and self._fast.takes(full):
             try:
                 data, etag, size, mtime, metadata = self._fast.get(full)
-            except Exception:
+            except Exception:  # boto3 repeats the request below and reports any error
                 pass
             else:
                 info = ObjectInfo(key=key, size=size, etag=etag, mtime=mtime, metadata=metadata)
@@ -196,11 +196,11 @@ class S3Store(BaseStore):
         full = self._full(key)
         if self._fast is not None and self._fast.takes(full):
             try:
-                data, total, tag, mtime, metadata = self._fast.get_range(full, start, end, etag)
-            except Exception:
+                chunks, total, tag, mtime, metadata = self._fast.get_range(full, start, end, etag)
+            except Exception:  # boto3 repeats the request below and reports any error
                 pass
             else:
-                return _Range(total, tag, mtime, metadata, data=data)
+                return _Range(total, tag, mtime, metadata, chunks=chunks)
         response = self._get_range(key, start, end - 1, f'"{etag}"' if etag else None)
         return _Range(
             _total_size(response),
@@ -264,7 +264,7 @@ class S3Store(BaseStore):
                 )
                 for item in self._fast.list(full)
             ]
-        except Exception:
+        except Exception:  # boto3 repeats the listing and reports any error
             return None
 
     def ls(self, prefix: str = "") -> Listing:
@@ -314,7 +314,7 @@ class S3Store(BaseStore):
                 etag = self._fast.put(full, bytes(data), create=mode == "create", metadata=metadata)
             except FastConflict:
                 raise self._exists(key) from None
-            except Exception:
+            except Exception:  # boto3 repeats the request below and reports any error
                 pass
             else:
                 return _written(key, len(data), {"ETag": etag}, metadata)
@@ -515,20 +515,24 @@ class FileRange(io.RawIOBase):
 
 @dataclass(frozen=True)
 class _Range:
-    """Part of an object: bytes already read, or a stream to read (boto3)."""
+    """Part of an object: chunks from the fast path, or a boto3 streaming body."""
 
     total: int
     etag: str
     mtime: datetime
     metadata: Mapping[str, str]
-    data: bytes | None = None
+    chunks: Iterator[Any] | None = None
     body: Any = None
 
     def write(self, fd: int, offset: int) -> None:
-        if self.data is not None:
-            os.pwrite(fd, self.data, offset)
-        else:
+        """Write the part at ``offset``, a chunk at a time (constant memory)."""
+        if self.chunks is None:
             _write_stream(self.body, fd, offset)
+            return
+        for chunk in self.chunks:
+            view = memoryview(chunk)
+            os.pwrite(fd, view, offset)
+            offset += len(view)
 
 
 def _total_size(response: Mapping[str, Any]) -> int:

@@ -112,9 +112,10 @@ class FastPath:
 
     def get_range(
         self, key: str, start: int, end: int, if_match: str | None
-    ) -> tuple[bytes, int, str, datetime, dict[str, str]]:
-        """Bytes ``start`` to ``end`` (exclusive), with the whole object's size, ETag,
-        modification time and user metadata. ``if_match`` pins the ETag."""
+    ) -> tuple[Iterator[Any], int, str, datetime, dict[str, str]]:
+        """Bytes ``start`` to ``end`` (exclusive) as a stream of chunks (buffers, about
+        1 MiB each, so a range never sits whole in memory), with the whole object's size,
+        ETag, modification time and user metadata. ``if_match`` pins the ETag."""
         import obstore
 
         options: dict[str, Any] = {"range": (start, end)}
@@ -125,9 +126,9 @@ class FastPath:
         metadata = {
             k: str(v) for k, v in result.attributes.items() if k not in _STANDARD_ATTRIBUTES
         }
-        data = result.bytes().to_bytes()
         etag = (meta["e_tag"] or "").strip('"')
-        return data, meta["size"], etag, meta["last_modified"], metadata
+        chunks = iter(result.stream(min_chunk_size=1024 * 1024))
+        return chunks, meta["size"], etag, meta["last_modified"], metadata
 
     def put(
         self, key: str, data: bytes, *, create: bool, metadata: Mapping[str, str] | None

@@ -25,6 +25,8 @@ from ferry.sync.state import SyncState, identity
 __all__ = ["Report", "apply"]
 
 _SAVE_EVERY = 5.0  # seconds
+LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
+LARGE_WORKERS = 2
 
 
 @dataclass
@@ -83,10 +85,16 @@ def apply(
             calls[action.path] = partial(_upload, store, folder, action.path, local[action.path])
         else:
             calls[action.path] = partial(_download, store, folder, action.path)
-    results, failures = run_collect(
-        calls, workers, on_done=lambda path, info: done(by_path[path], info)
-    )
-    report.errors += [(name, str(error)) for name, error in failures]
+    # Large files already move in parallel parts: a few at a time keeps memory and the
+    # server's load bounded; small files go many at a time.
+    results: dict[str, ObjectInfo | Synced] = {}
+    for large, limit in ((False, workers), (True, LARGE_WORKERS)):
+        group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
+        finished, failures = run_collect(
+            group, limit, on_done=lambda path, info: done(by_path[path], info)
+        )
+        results.update(finished)
+        report.errors += [(name, str(error)) for name, error in failures]
     for path, outcome in results.items():
         action = by_path[path]
         _record(state, folder, path, action, outcome, local)
