@@ -38,7 +38,14 @@ def cli(
 
 
 def _register() -> None:
-    from ferry.cli import config_cmds, dev_cmds, experiments_cmds, storage_cmds, sync_cmds
+    from ferry.cli import (
+        config_cmds,
+        dev_cmds,
+        experiments_cmds,
+        models_cmds,
+        storage_cmds,
+        sync_cmds,
+    )
 
     commands = (
         *storage_cmds.COMMANDS,
@@ -46,6 +53,8 @@ def _register() -> None:
         config_cmds.config,
         dev_cmds.dev,
         experiments_cmds.experiments,
+        models_cmds.models,
+        models_cmds.objects,
     )
     for command in commands:
         cli.add_command(command)

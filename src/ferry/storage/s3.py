@@ -346,6 +346,27 @@ class S3Store(BaseStore):
         if size <= self.inline_max and self._fast is not None:
             # Small files go as one request through put(), and so through the fast path.
             return self.put(key, Path(path).read_bytes(), mode=mode, metadata=metadata)
+        full = self._full(key)
+        fast = self._fast
+        if (
+            size > self.inline_max
+            and fast is not None
+            and mode == "overwrite"
+            and self.options.sse_c is None
+            and fast.takes(full)
+        ):
+            try:
+                etag = fast.put_file(
+                    full,
+                    Path(path),
+                    metadata=metadata,
+                    part_size=self.part_size,
+                    workers=self.part_workers,
+                )
+            except Exception:  # boto3 repeats the upload below and reports any error
+                self._abort_uploads_of(key)  # obstore may leave its parts behind
+            else:
+                return _written(key, size, {"ETag": etag}, metadata)
         if size > self.multipart_threshold:
             return self._put_multipart(key, Path(path), size, mode, metadata)
         args = self._write_args(key, metadata)
@@ -437,6 +458,11 @@ class S3Store(BaseStore):
                 failures.append((error.get("Key", ""), _delete_error(dict(error))))
         if failures:
             raise MultiError(f"Deleting from {self.url}", failures)
+
+    def _abort_uploads_of(self, key: str) -> None:
+        for found, upload_id in self.list_incomplete_uploads(key):
+            if found == key:
+                self._abort(self._full(key), upload_id)
 
     def abort_incomplete_uploads(self, prefix: str = "") -> int:
         """Abort multipart uploads begun under ``prefix`` and never finished (left by a

@@ -1,0 +1,92 @@
+"""How an object becomes bytes, chosen by its type and recorded in the object's metadata,
+so a reader gets the same type back.
+
+========  ==========================================================
+format    used for
+========  ==========================================================
+parquet   pandas and polars DataFrames
+bytes     ``bytes`` / ``bytearray``, stored as they are
+json      JSON-able values: str, int, float, bool, None, and lists and
+          dicts (with str keys) of those
+npy       numpy arrays (``numpy.save``, no pickle)
+pickle    anything else, with cloudpickle (lambdas, local classes)
+========  ==========================================================
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from typing import Any
+
+from ferry.errors import ConfigError
+
+__all__ = ["FORMAT_KEY", "decode", "encode"]
+
+FORMAT_KEY = "ferry-format"
+
+
+def encode(obj: Any) -> tuple[bytes, str]:
+    """The bytes for ``obj`` and the name of their format."""
+    module = type(obj).__module__.split(".")[0]
+    if module in {"pandas", "polars"} and type(obj).__name__ == "DataFrame":
+        buffer = io.BytesIO()
+        if module == "pandas":
+            obj.to_parquet(buffer, engine="pyarrow")
+        else:
+            obj.write_parquet(buffer)
+        return buffer.getvalue(), f"parquet-{module}"
+    if isinstance(obj, bytes | bytearray):
+        return bytes(obj), "bytes"
+    if _json_able(obj):
+        return json.dumps(obj).encode(), "json"
+    if module == "numpy" and type(obj).__name__ == "ndarray" and obj.dtype != object:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, obj, allow_pickle=False)
+        return buffer.getvalue(), "npy"
+    import cloudpickle
+
+    return cloudpickle.dumps(obj), "pickle"
+
+
+def _json_able(obj: Any, depth: int = 0) -> bool:
+    if depth > 100:
+        return False
+    if obj is None or isinstance(obj, bool | int | str):
+        return True
+    if isinstance(obj, float):
+        return obj == obj and obj not in (float("inf"), float("-inf"))  # JSON has no NaN
+    if type(obj) is list:
+        return all(_json_able(item, depth + 1) for item in obj)
+    if type(obj) is dict:
+        return all(type(k) is str and _json_able(v, depth + 1) for k, v in obj.items())
+    return False
+
+
+def decode(data: bytes, format_name: str | None) -> Any:
+    """The object back from its bytes and format (pickle when the format is unknown)."""
+    if format_name == "parquet-pandas":
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+    if format_name == "parquet-polars":
+        import polars as pl
+
+        return pl.read_parquet(io.BytesIO(data))
+    if format_name == "bytes":
+        return data
+    if format_name == "json":
+        return json.loads(data)
+    if format_name == "npy":
+        import numpy as np
+
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    if format_name in {"pickle", None}:
+        return pickle.loads(data)
+    raise ConfigError(
+        f"Unknown stored format {format_name!r}.",
+        "Upgrade ferry; this object was written by a newer one.",
+    )
