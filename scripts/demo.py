@@ -26,9 +26,50 @@ def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def ferry(*args: str, env: dict[str, str], expect_failure: bool = False) -> None:
+TRACKING = """
+from ferry import Rubicon
+rubicon = Rubicon(root_dir="{url}")
+project = rubicon.get_or_create_project("Churn Model")
+for trees, auc in [(50, 0.81), (200, 0.86), (100, 0.84)]:
+    run = project.log_experiment(f"rf-{{trees}}", model_name="RandomForest", tags=["demo"])
+    run.log_parameter("n_estimators", trees)
+    run.log_metric("auc", auc)
+print(project.to_df()[["name", "n_estimators", "auc"]].to_string(index=False))
+"""
+
+MODELS = """
+from sklearn.ensemble import RandomForestClassifier
+import numpy as np
+from ferry.models import ModelStore
+store = ModelStore("{url}")
+x = np.random.default_rng(0).normal(size=(200, 4))
+model_id = store.upload("churn", model=RandomForestClassifier(n_estimators=20).fit(x, x[:, 0] > 0))
+store.create_model_state("production")
+store.set_model_state("churn", model_id, "production")
+loaded = store.load("churn")
+print("uploaded", model_id, "and loaded back a", type(loaded).__name__)
+"""
+
+OBJECTS = """
+import pandas as pd
+from ferry.objects import s3store, s3read
+s3store(pd.DataFrame({"customer": [1, 2], "churned": [True, False]}), "churn/labels")
+s3store({"threshold": 0.42}, "churn/config")
+print(s3read("churn/labels"), s3read("churn/config"), sep="\\n")
+"""
+
+
+def python(code: str, env: dict[str, str]) -> None:
+    print("$ python <<EOF" + code + "EOF", flush=True)
+    if subprocess.run([sys.executable, "-c", code], env=env, check=False).returncode != 0:
+        sys.exit("demo: the Python step above failed")
+
+
+def ferry(
+    *args: str, env: dict[str, str], expect_failure: bool = False, cwd: Path | None = None
+) -> None:
     print(f"$ ferry {shlex.join(args)}", flush=True)
-    result = subprocess.run([str(BIN / "ferry"), *args], env=env, check=False)
+    result = subprocess.run([str(BIN / "ferry"), *args], env=env, check=False, cwd=cwd)
     if (result.returncode != 0) != expect_failure:
         sys.exit(f"demo: 'ferry {shlex.join(args)}' exited {result.returncode}")
     if expect_failure:
@@ -85,6 +126,38 @@ def main() -> None:
             env=env,
             expect_failure=True,
         )
+
+        step("Track experiments on S3 (rubicon-ml's API and files) and compare them")
+        python(TRACKING.format(url=f"s3://{BUCKET}/rubicon"), env=env)
+        ferry(
+            "experiments",
+            "compare",
+            f"s3://{BUCKET}/rubicon",
+            "Churn Model",
+            "--sort",
+            "auc",
+            env=env,
+        )
+
+        step("Sync a training workspace: push from one machine, pull on another")
+        for name in ("ec2", "laptop"):
+            (Path(tmp) / name).mkdir()
+            ferry("init", f"s3://{BUCKET}/team", "--dir", str(Path(tmp) / name), env=env)
+        ec2 = Path(tmp) / "ec2"
+        for i in range(20):
+            (ec2 / "data" / "logs" / f"epoch{i:02d}.json").write_text(f'{{"loss": {1 / (i + 1)}}}')
+        (ec2 / "data" / "models" / "model.bin").write_bytes(os.urandom(5 * 1024 * 1024))
+        ferry("push", cwd=ec2, env=env)
+        ferry("pull", cwd=Path(tmp) / "laptop", env=env)
+        ferry("status", cwd=Path(tmp) / "laptop", env=env)
+
+        step("Keep models by domain, version and state")
+        python(MODELS.format(url=f"s3://{BUCKET}/model-store"), env=env)
+        ferry("models", "ls", f"s3://{BUCKET}/model-store", "churn", env=env)
+
+        step("Pass any Python object through S3 by key")
+        python(OBJECTS, env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
+        ferry("objects", "ls", "-H", env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
 
         step("Mistakes get one clear line and a distinct exit code")
         ferry("--region", "Frankfurt", "ls", f"s3://{BUCKET}/", env=env, expect_failure=True)

@@ -107,3 +107,12 @@ def test_cached_reads_revalidate_and_offline_serves_the_cache(
         assert offline.read("frame")["x"].sum() == 15
     with pytest.raises(OfflineError):
         offline.read("never-read")
+
+
+def test_cached_frames_are_ordinary_writable_copies(s3_path: str) -> None:
+    s3store(pd.DataFrame({"x": [1.0, 2.0]}), "frame", s3_path)
+    first = s3read("frame", s3_path)  # fills the cache
+    cached = s3read("frame", s3_path)  # served from the cache's Arrow copy
+    cached.loc[0, "x"] = 99.0  # a caller may change what it got ...
+    assert s3read("frame", s3_path)["x"].tolist() == [1.0, 2.0]  # ... without changing the cache
+    pd.testing.assert_frame_equal(first, pd.DataFrame({"x": [1.0, 2.0]}))

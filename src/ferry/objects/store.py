@@ -20,7 +20,7 @@ from typing import Any
 
 from ferry.config import Settings, load_settings
 from ferry.errors import ConfigError, NotFoundError
-from ferry.objects.codecs import FORMAT_KEY, decode, encode
+from ferry.objects.codecs import FORMAT_KEY, decode, encode, frame_from_cache
 from ferry.storage import ObjectInfo, Store, open_store
 from ferry.storage.base import check_key
 from ferry.storage.cached import CachedStore
@@ -44,7 +44,7 @@ class ObjectStore:
         self.path = path
         base = store or open_store(path, settings=self.settings)
         cache_dir = Path(self.settings.cache_dir or _default_cache_dir()) / "objects"
-        self.store: Store = CachedStore(
+        self.store = CachedStore(
             base, cache_dir, max_bytes=self.settings.cache_max_bytes, offline=self.settings.offline
         )
 
@@ -63,12 +63,15 @@ class ObjectStore:
 
     def read(self, key: str) -> Any:
         try:
-            stored = self.store.get_object(check_key(key))
+            path, info = self.store.local_path(check_key(key))
         except NotFoundError:
             raise NotFoundError(
                 f"No object at {self.url(key)}.", "Check the key, or list them with s3ls()."
             ) from None
-        return decode(stored.data, stored.info.metadata.get(FORMAT_KEY))
+        format_name = info.metadata.get(FORMAT_KEY)
+        if format_name == "parquet-pandas":
+            return frame_from_cache(path)
+        return decode(path.read_bytes(), format_name)
 
     def exists(self, key: str) -> bool:
         return self.store.exists(check_key(key))

@@ -20,9 +20,9 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from ferry.errors import EndpointError, OfflineError
+from ferry.errors import EndpointError, FerryError, OfflineError
 from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, Store, StoredObject
-from ferry.storage.local import write_atomically
+from ferry.storage.local import copy_chunks, write_atomically
 
 __all__ = ["CachedStore", "StaleCacheWarning"]
 
@@ -67,21 +67,23 @@ class CachedStore(BaseStore):
         raw["mtime"] = datetime.fromisoformat(raw["mtime"])
         return ObjectInfo(**raw)
 
-    def _serve(self, key: str, info: ObjectInfo) -> StoredObject:
+    def _touch(self, key: str) -> Path:
         entry = self._entry(key)
         os.utime(entry.with_suffix(".json"))  # mark as recently used
-        return StoredObject(entry.read_bytes(), info)
+        return entry
 
-    def _remember(self, key: str, data: bytes, info: ObjectInfo) -> None:
+    def _remember(self, key: str, data: bytes, info: ObjectInfo) -> bool:
         if len(data) > self.max_bytes:
-            return
+            return False
         entry = self._entry(key)
+        self._forget(key)  # files derived from the old content go with it
         write_atomically(entry, [data])
         record = {**asdict(info), "mtime": info.mtime.isoformat(), "metadata": dict(info.metadata)}
         write_atomically(entry.with_suffix(".json"), [json.dumps(record).encode()])
         self._evict()
+        return True
 
-    def _stale(self, key: str, reason: str) -> StoredObject:
+    def _stale(self, key: str, reason: str) -> tuple[Path, ObjectInfo]:
         info = self._cached_info(key)
         if info is None:
             raise OfflineError(
@@ -92,33 +94,45 @@ class CachedStore(BaseStore):
             f"Served {self.store.url}/{key} from the local cache without checking it "
             f"({reason}); it may be stale.",
             StaleCacheWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-        return self._serve(key, info)
+        return self._touch(key), info
 
     def get_object(self, key: str) -> StoredObject:
+        path, info = self.local_path(key)
+        return StoredObject(path.read_bytes(), info)
+
+    def local_path(self, key: str) -> tuple[Path, ObjectInfo]:
+        """The cached copy's file and info, fetched or revalidated first (one HEAD when
+        cached, one GET when not). Files derived from it may sit beside it with another
+        suffix (``<entry>.arrow``): they share the entry's lifetime and size cap."""
         if self.offline:
             return self._stale(key, "offline mode is on")
         cached = self._cached_info(key)
         try:
             if cached is not None and self.store.head(key).etag == cached.etag:
-                return self._serve(key, cached)
+                return self._touch(key), cached
             fresh = self.store.get_object(key)
         except EndpointError:
             if cached is None:
                 raise
             return self._stale(key, "the store could not be reached")
-        self._remember(key, fresh.data, fresh.info)
-        return fresh
+        if not self._remember(key, fresh.data, fresh.info):
+            raise FerryError(
+                f"{self.store.url}/{key} ({fresh.info.size} bytes) is larger than the whole cache.",
+                "Raise cache_max_bytes.",
+            )
+        return self._entry(key), fresh.info
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
-        stored = self.get_object(key)
-        write_atomically(Path(path), [stored.data])
-        return stored.info
+        cached, info = self.local_path(key)
+        with open(cached, "rb") as handle:
+            write_atomically(Path(path), copy_chunks(handle))
+        return info
 
     def head(self, key: str) -> ObjectInfo:
         if self.offline:
-            return self._stale(key, "offline mode is on").info
+            return self._stale(key, "offline mode is on")[1]
         return self.store.head(key)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -157,24 +171,26 @@ class CachedStore(BaseStore):
             self._forget(key)
 
     def _forget(self, key: str) -> None:
+        """Drop an entry: its data, its record and any file derived from it."""
         entry = self._entry(key)
-        entry.unlink(missing_ok=True)
-        entry.with_suffix(".json").unlink(missing_ok=True)
+        for path in entry.parent.glob(f"{entry.name}*"):
+            path.unlink(missing_ok=True)
 
     def _evict(self) -> None:
         entries = []
         for record in self.cache_dir.glob("*/*.json"):
-            data = record.with_suffix("")
+            files = list(record.parent.glob(f"{record.stem}*"))
             try:
-                entries.append((record.stat().st_mtime, data.stat().st_size, data, record))
+                size = sum(f.stat().st_size for f in files if f != record)
+                entries.append((record.stat().st_mtime, size, files))
             except FileNotFoundError:
                 continue
-        total = sum(size for _, size, _, _ in entries)
-        for _, size, data, record in sorted(entries):
+        total = sum(size for _, size, _ in entries)
+        for _, size, files in sorted(entries, key=lambda e: e[0]):
             if total <= self.max_bytes:
                 break
-            data.unlink(missing_ok=True)
-            record.unlink(missing_ok=True)
+            for path in files:
+                path.unlink(missing_ok=True)
             total -= size
 
     def clear(self) -> None:

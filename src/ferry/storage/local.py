@@ -8,6 +8,7 @@ listed. The ETag is derived from size and modification time, so it changes on ev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -32,28 +33,45 @@ _TMP_MARK = ".ferry-tmp-"
 _COPY_CHUNK = 1024 * 1024
 
 
+def _temp_name(name: str) -> str:
+    return f".{name}{_TMP_MARK}{uuid.uuid4().hex[:12]}"
+
+
 def temp_path(path: Path) -> Path:
     """A hidden temporary name beside ``path``, never listed by a store."""
-    return path.with_name(f".{path.name}{_TMP_MARK}{uuid.uuid4().hex[:12]}")
+    return path.with_name(_temp_name(path.name))
 
 
-def write_atomically(path: Path, chunks: Iterable[bytes], *, mode: PutMode = "overwrite") -> None:
+def write_atomically(
+    path: Path | str, chunks: Iterable[bytes], *, mode: PutMode = "overwrite"
+) -> None:
     """Write ``chunks`` to ``path`` through a temporary file renamed into place.
 
     With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
+    Parent folders are created when missing (tried after the first attempt fails, so a
+    write into an existing folder costs no extra system calls).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path(path)
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, _temp_name(name))
     try:
-        with open(temp, "wb") as handle:
+        handle = open(temp, "wb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        handle = open(temp, "wb")  # noqa: SIM115
+    try:
+        with handle:
             for chunk in chunks:
                 handle.write(chunk)
         if mode == "create":
             os.link(temp, path)
+            os.unlink(temp)
         else:
             os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -82,6 +100,10 @@ class LocalStore(BaseStore):
     def _file(self, key: str) -> str:
         """The file of ``key`` as a string (cheaper than pathlib on hot paths)."""
         return os.path.join(self._root, *check_key(key).split("/"))
+
+    @property
+    def _meta_root(self) -> Path:
+        return self.root / _META_DIR / "meta"
 
     def _meta_path(self, key: str) -> Path:
         return self.root.joinpath(_META_DIR, "meta", *key.split("/")).with_suffix(".json")
@@ -174,7 +196,7 @@ class LocalStore(BaseStore):
         mode: PutMode,
         metadata: Mapping[str, str] | None,
     ) -> ObjectInfo:
-        target = self._path(key)
+        target = self._file(key)
         try:
             write_atomically(target, chunks, mode=mode)
         except FileExistsError:
@@ -192,12 +214,18 @@ class LocalStore(BaseStore):
                 f"Could not write {target}: {exc.strerror or exc}.",
                 "Check the root folder exists as a folder and the disk has room.",
             ) from exc
-        meta_path = self._meta_path(key)
         if metadata:
-            write_atomically(meta_path, [json.dumps(dict(metadata)).encode()])
-        else:
-            meta_path.unlink(missing_ok=True)
-        return self._info(key, target.stat())
+            write_atomically(self._meta_path(key), [json.dumps(dict(metadata)).encode()])
+        elif mode == "overwrite" and self._meta_root.exists():
+            self._meta_path(key).unlink(missing_ok=True)  # drop the replaced version's
+        stat = os.stat(target)
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=f"{stat.st_size:x}-{stat.st_mtime_ns:x}",
+            mtime=datetime.fromtimestamp(stat.st_mtime, UTC),
+            metadata=dict(metadata or {}),
+        )
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         # Start the walk at the deepest folder the prefix names, then filter by the rest.
