@@ -24,7 +24,7 @@ from _harness import TOOLS, WORK
 
 from ferry.devserver import LocalS3Server, ensure_tool
 
-WORKLOAD = Path(__file__).resolve().parent / "models_workload.py"
+WORKLOAD = Path(__file__).resolve().parent / "_models_workload.py"
 
 
 def import_time(python: Path, module: str) -> float:

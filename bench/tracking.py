@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tracking.py [--experiments 200] [--metrics 1000] [--skip-rubicon-s3]
 
-Each tool runs bench/tracking_workload.py in its own virtual environment (rubicon-ml 0.15.3
+Each tool runs bench/_tracking_workload.py in its own virtual environment (rubicon-ml 0.15.3
 and mlflow-skinny installed by this script under the tools folder), one process per tool and
 backend, so CPU time and peak RSS are that tool's own. S3 runs use one local S3 server
 (ministack on 127.0.0.1). Phase times are measured inside each process (no start-up);
@@ -26,7 +26,7 @@ from _harness import TOOLS, WORK
 
 from ferry.devserver import LocalS3Server, ensure_tool
 
-WORKLOAD = Path(__file__).resolve().parent / "tracking_workload.py"
+WORKLOAD = Path(__file__).resolve().parent / "_tracking_workload.py"
 PHASES = ("log_metrics", "create", "read_back", "to_df", "growth")
 
 

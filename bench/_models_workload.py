@@ -1,6 +1,6 @@
 """One tool's model-store workload, run in that tool's own venv by bench/models.py.
 
-    python models_workload.py TOOL BACKEND ROOT [--repeats 5]
+    python _models_workload.py TOOL BACKEND ROOT [--repeats 5]
 
 TOOL: ferry | modelstore; BACKEND: local | s3 (ROOT: a folder, or a bucket name).
 Fits a 50-tree scikit-learn random forest, then uploads and loads it --repeats times;

@@ -1,6 +1,6 @@
 """One tool's tracking workload, run in that tool's own venv by bench/tracking.py.
 
-    python tracking_workload.py TOOL BACKEND ROOT [--experiments 200] [--metrics 1000]
+    python _tracking_workload.py TOOL BACKEND ROOT [--experiments 200] [--metrics 1000]
 
 TOOL: ferry | ferry-async | rubicon | mlflow (ferry-async: the same work through
 ferry's asyncio client, with the calls of each step gathered, as seed 000 recommends for
