@@ -25,7 +25,7 @@ from ferry.tracking.backends import Backends
 from ferry.tracking.codec import TrainingMetadata, slugify
 from ferry.tracking.domain import Experiment as ExperimentRecord
 from ferry.tracking.domain import Project as ProjectRecord
-from ferry.tracking.entities import Experiment, HasArtifacts, check_strings, filter_by
+from ferry.tracking.entities import Experiment, HasArtifacts, filter_by, labels
 from ferry.tracking.repository import Repository, Where
 from ferry.tracking.snapshot import Snapshot
 
@@ -225,8 +225,7 @@ class Project(HasArtifacts):
             branch_name=branch_name,
             commit_hash=commit_hash,
             training_metadata=_training_metadata(training_metadata),
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
         )
         self._backends.write(lambda r: r.create_experiment(record))
         return Experiment(record, self._backends)

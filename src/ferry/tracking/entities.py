@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from ferry.errors import RubiconException
 from ferry.tracking import frames
@@ -55,6 +55,19 @@ __all__ = [
 
 R = TypeVar("R", bound=Entity)
 C = TypeVar("C", bound="Annotated[Any]")
+
+
+class Labels(TypedDict):
+    tags: list[str]
+    comments: list[str]
+
+
+def labels(tags: list[str] | None, comments: list[str] | None) -> Labels:
+    """Checked tags and comments for a new record."""
+    return {
+        "tags": check_strings(tags or [], "tags"),
+        "comments": check_strings(comments or [], "comments"),
+    }
 
 
 def check_strings(values: Any, what: str) -> list[str]:
@@ -339,8 +352,7 @@ class HasArtifacts:
         record = ArtifactRecord(
             name=name,
             description=description,
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
             parent_id=self._parent_id(),
         )
         self._backends.write(lambda r: r.create_artifact(self._where, record, data))
@@ -364,8 +376,7 @@ class HasArtifacts:
         record = DataframeRecord(
             name=name,
             description=description,
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
             parent_id=self._parent_id(),
         )
         self._backends.write(lambda r: r.create_dataframe(self._where, record, parquet))
@@ -491,8 +502,7 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
             value=value,
             directionality=directionality,
             description=description,
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
             created_at=timestamp or datetime.now(UTC),
         )
         if step is None:
@@ -511,8 +521,7 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
     def metrics(
         self, name: str | None = None, tags: list[str] | None = None, qtype: str = "or"
     ) -> list[Metric]:
-        items = [self._wrap(Metric, m) for m in self._records(MetricRecord, "metrics")]
-        return filter_by(items, name=name, tags=tags, qtype=qtype)
+        return self._list_named(Metric, MetricRecord, "metrics", name, tags, qtype)
 
     def metric(self, name: str | None = None, id: str | None = None) -> Metric:
         return self._named(Metric, MetricRecord, "metrics", name, id)
@@ -531,18 +540,14 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
             name=name,
             value=value,
             description=description,
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
         )
-        self._backends.write(lambda r: r.create_named(self._where, record))
-        self._remember_named("parameters", record)
-        return self._wrap(Parameter, record)
+        return self._log_named(Parameter, record, "parameters")
 
     def parameters(
         self, name: str | None = None, tags: list[str] | None = None, qtype: str = "or"
     ) -> list[Parameter]:
-        items = [self._wrap(Parameter, p) for p in self._records(ParameterRecord, "parameters")]
-        return filter_by(items, name=name, tags=tags, qtype=qtype)
+        return self._list_named(Parameter, ParameterRecord, "parameters", name, tags, qtype)
 
     def parameter(self, name: str | None = None, id: str | None = None) -> Parameter:
         return self._named(Parameter, ParameterRecord, "parameters", name, id)
@@ -559,23 +564,37 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
             name=name,
             description=description,
             importance=importance,
-            tags=check_strings(tags or [], "tags"),
-            comments=check_strings(comments or [], "comments"),
+            **labels(tags, comments),
         )
-        self._backends.write(lambda r: r.create_named(self._where, record))
-        self._remember_named("features", record)
-        return self._wrap(Feature, record)
+        return self._log_named(Feature, record, "features")
 
     def features(
         self, name: str | None = None, tags: list[str] | None = None, qtype: str = "or"
     ) -> list[Feature]:
-        items = [self._wrap(Feature, f) for f in self._records(FeatureRecord, "features")]
-        return filter_by(items, name=name, tags=tags, qtype=qtype)
+        return self._list_named(Feature, FeatureRecord, "features", name, tags, qtype)
 
     def feature(self, name: str | None = None, id: str | None = None) -> Feature:
         return self._named(Feature, FeatureRecord, "features", name, id)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _log_named(self, cls: type[C], record: Any, folder: str) -> C:
+        """Write a metric/parameter/feature (once per name) and remember it."""
+        self._backends.write(lambda r: r.create_named(self._where, record))
+        self._remember_named(folder, record)
+        return self._wrap(cls, record)
+
+    def _list_named(
+        self,
+        cls: type[C],
+        kind: type[E],
+        folder: str,
+        name: str | None,
+        tags: list[str] | None,
+        qtype: str,
+    ) -> list[C]:
+        items = [self._wrap(cls, r) for r in self._records(kind, folder)]
+        return filter_by(items, name=name, tags=tags, qtype=qtype)
 
     def _wrap(self, cls: type[C], record: Any) -> C:
         folder = partial(
