@@ -151,6 +151,8 @@ def _progress(name: str, quiet: bool) -> AbstractContextManager[Any]:
 
 
 class _RichProgress:
+    """One bar per mapping: files done of files to move, bytes, rate and time left."""
+
     def __init__(self, name: str) -> None:
         from rich.progress import (
             BarColumn,
@@ -162,7 +164,7 @@ class _RichProgress:
         )
 
         self.progress = Progress(
-            TextColumn(f"{name} {{task.completed_files}}/{{task.fields[files]}} files"),
+            TextColumn(f"{name} {{task.fields[done]}}/{{task.fields[files]}} files"),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
@@ -170,7 +172,6 @@ class _RichProgress:
             transient=True,
         )
         self.task: Any = None
-        self.done = 0
 
     def __enter__(self) -> tuple[Any, Any]:
         self.progress.start()
@@ -178,13 +179,14 @@ class _RichProgress:
 
     def on_plan(self, plan: Any) -> None:
         total = sum(a.size for a in plan.transfers)
-        self.task = self.progress.add_task("sync", total=total or None, files=len(plan.transfers))
-        self.progress.tasks[0].fields["files"] = len(plan.transfers)
+        self.task = self.progress.add_task(
+            "sync", total=total or None, done=0, files=len(plan.transfers)
+        )
 
     def on_file(self, size: int) -> None:
-        self.done += 1
         if self.task is not None:
-            self.progress.update(self.task, advance=size)
+            done = self.progress.tasks[0].fields["done"] + 1
+            self.progress.update(self.task, advance=size, done=done)
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
@@ -239,27 +241,30 @@ def _table(outcomes: list[Any]) -> None:
         "up",
         "down",
         "deleted",
-        "identical",
+        "same",
         "conflicts",
         "errors",
-        "seconds",
+        "time",
         "rate",
     ]
     rows = []
     for o in outcomes:
         r = o.report
         rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else ""
+        conflicts = f"{len(r.resolved)} resolved" + (
+            f", {len(r.unresolved)} OPEN" if r.unresolved else ""
+        )
         rows.append(
             [
                 o.mapping.name,
                 r.direction,
                 f"{r.uploaded} ({human_size(r.uploaded_bytes)})",
                 f"{r.downloaded} ({human_size(r.downloaded_bytes)})",
-                f"{r.deleted_remote} there, {r.deleted_local} here",
+                f"{r.deleted_remote + r.deleted_local}",
                 str(r.skipped),
-                f"{len(r.resolved)} resolved, {len(r.unresolved)} open",
+                conflicts,
                 str(len(r.errors)),
-                f"{r.seconds:.2f}",
+                f"{r.seconds:.2f}s",
                 rate,
             ]
         )
