@@ -194,7 +194,7 @@ def test_keys_that_would_land_outside_the_folder_are_refused(
     raw.put_object(Bucket=bucket, Key="team/logs/../../escape.txt", Body=b"evil")
     a = workspace(tmp_path / "a", bucket, ferry)
     out = ferry("pull", "logs", cwd=a, code=3)
-    assert "would land outside the local folder" in out
+    assert "not a file path inside the local folder" in out
     assert not (tmp_path / "escape.txt").exists() and not (a / "escape.txt").exists()
 
 

@@ -15,6 +15,7 @@ The archive is a plain tar: gzip would spend more time than it saves on model fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -132,14 +133,20 @@ class ModelStore:
         if model is None and not extra_files:
             raise ConfigError("Nothing to upload.", "Pass model=... and/or extra_files=[...].")
         paths = _Paths(domain, _new_id())
-        with tempfile.TemporaryDirectory(prefix="ferry-model-") as tmp:
-            record = self._record(paths, model, Path(tmp), list(extra_files), extra_metadata)
-            archive = Path(tmp) / ARCHIVE
-            self.store.put_file(f"{paths.folder}/{ARCHIVE}", archive, mode="create")
+        archive_key, record_key = f"{paths.folder}/{ARCHIVE}", f"{paths.folder}/{RECORD}"
         try:
-            self.store.put(f"{paths.folder}/{RECORD}", _json(record), mode="create")
+            with tempfile.TemporaryDirectory(prefix="ferry-model-") as tmp:
+                record = self._record(paths, model, Path(tmp), list(extra_files), extra_metadata)
+                # The id is new and random, so the archive needs no condition; the record,
+                # written last and create-only, is what makes the version exist.
+                self.store.put_file(archive_key, Path(tmp) / ARCHIVE)
+            self.store.put(record_key, _json(record), mode="create")
         except BaseException:
-            self.store.delete([f"{paths.folder}/{ARCHIVE}"])  # no orphan archive
+            # No orphan archive; but never delete under a record that did get written
+            # (a failure reported after the store applied the write).
+            with contextlib.suppress(FerryError):
+                if not self.store.exists(record_key):
+                    self.store.delete([archive_key])
             raise
         return paths.model_id
 

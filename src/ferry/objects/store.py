@@ -70,7 +70,7 @@ class ObjectStore:
             ) from None
         format_name = info.metadata.get(FORMAT_KEY)
         if format_name == "parquet-pandas":
-            return frame_from_cache(path)
+            return frame_from_cache(path, info.etag)
         return decode(path.read_bytes(), format_name)
 
     def exists(self, key: str) -> bool:

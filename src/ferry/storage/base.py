@@ -178,10 +178,11 @@ class BaseStore(ABC):
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise ``ConfigError``."""
     parts = key.split("/")
-    if not key or key.startswith("/") or any(p in {".", ".."} for p in parts) or "\\" in key:
+    if not key or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         raise ConfigError(
             f"Key {key!r} is not a valid relative key.",
-            "Use a '/'-separated path with no leading '/', '.' or '..' segments.",
+            "Use a '/'-separated path with no empty, '.' or '..' parts (no leading, trailing "
+            "or doubled '/').",
         )
     return key
 

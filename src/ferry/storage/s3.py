@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.errors import FerryError, MultiError, NotFoundError
+from ferry.errors import AlreadyExistsError, FerryError, MultiError, NotFoundError
 from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredObject, check_key
 from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
@@ -255,7 +255,7 @@ class S3Store(BaseStore):
         """The listing through obstore, or None to take boto3's (which reports errors)."""
         assert self._fast is not None
         try:
-            return [
+            found = [
                 ObjectInfo(
                     key=self._relative(item["path"]),
                     size=item["size"],
@@ -266,6 +266,14 @@ class S3Store(BaseStore):
             ]
         except Exception:  # boto3 repeats the listing and reports any error
             return None
+        # obstore drops the trailing '/' of "folder" marker objects ("dir/" becomes "dir"),
+        # which then clash with the keys below them: let boto3 list those exactly.
+        keys = {info.key for info in found}
+        if any(
+            info.size == 0 and any(k.startswith(info.key + "/") for k in keys) for info in found
+        ):
+            return None
+        return found
 
     def ls(self, prefix: str = "") -> Listing:
         paginator = self._client.get_paginator("list_objects_v2")
@@ -309,25 +317,38 @@ class S3Store(BaseStore):
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         full = self._full(key)
+        data = bytes(data)
+        tried_fast = False
         if self._fast is not None and self._fast.takes(full):
             try:
-                etag = self._fast.put(full, bytes(data), create=mode == "create", metadata=metadata)
+                etag = self._fast.put(full, data, create=mode == "create", metadata=metadata)
             except FastConflict:
                 raise self._exists(key) from None
             except Exception:  # boto3 repeats the request below and reports any error
-                pass
+                tried_fast = True
             else:
                 return _written(key, len(data), {"ETag": etag}, metadata)
         args = self._write_args(key, metadata)
         if mode == "create":
             args["IfNoneMatch"] = "*"
-        with self._translating("write", key):
-            response = self._client.put_object(Body=bytes(data), **args)
+        try:
+            with self._translating("write", key):
+                response = self._client.put_object(Body=data, **args)
+        except AlreadyExistsError:
+            # The fast path failed after S3 may have applied its write (a lost answer): if
+            # the object holds exactly our bytes, that write was ours and succeeded.
+            if tried_fast and self._holds(key, data):
+                return self.head(key)
+            raise
         return _written(key, len(data), response, metadata)
 
-    def _exists(self, key: str) -> FerryError:
-        from ferry.errors import AlreadyExistsError
+    def _holds(self, key: str, data: bytes) -> bool:
+        try:
+            return self.get(key) == data
+        except FerryError:
+            return False
 
+    def _exists(self, key: str) -> FerryError:
         return AlreadyExistsError(
             f"An object already exists at s3://{self.bucket}/{self._full(key)}; ferry does not "
             "overwrite it.",
@@ -455,7 +476,7 @@ class S3Store(BaseStore):
                     Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
                 )
             for error in response.get("Errors", []):
-                failures.append((error.get("Key", ""), _delete_error(dict(error))))
+                failures.append((self._relative(error.get("Key", "")), _delete_error(dict(error))))
         if failures:
             raise MultiError(f"Deleting from {self.url}", failures)
 
@@ -464,21 +485,33 @@ class S3Store(BaseStore):
             if found == key:
                 self._abort(self._full(key), upload_id)
 
-    def abort_incomplete_uploads(self, prefix: str = "") -> int:
-        """Abort multipart uploads begun under ``prefix`` and never finished (left by a
-        killed process); they are invisible but S3 bills their parts. The count aborted."""
-        uploads = self.list_incomplete_uploads(prefix)
+    def abort_incomplete_uploads(self, prefix: str = "", since: datetime | None = None) -> int:
+        """Abort multipart uploads begun under ``prefix`` (after ``since``, if given) and
+        never finished, as a killed process leaves them: invisible, but S3 bills their
+        parts. The count aborted."""
+        uploads = [
+            (k, i)
+            for k, i, started in self._incomplete(prefix)
+            if since is None or started >= since
+        ]
         for key, upload_id in uploads:
             self._abort(self._full(key), upload_id)
         return len(uploads)
 
     def list_incomplete_uploads(self, prefix: str = "") -> builtins.list[tuple[str, str]]:
         """(key, upload id) of multipart uploads begun under ``prefix`` and never finished."""
+        return [(key, upload_id) for key, upload_id, _ in self._incomplete(prefix)]
+
+    def _incomplete(self, prefix: str) -> builtins.list[tuple[str, str, datetime]]:
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        found = []
         with self._translating("list", prefix):
-            response = self._client.list_multipart_uploads(
-                Bucket=self.bucket, Prefix=self._full_prefix(prefix)
-            )
-        return [(self._relative(u["Key"]), u["UploadId"]) for u in response.get("Uploads", [])]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._full_prefix(prefix)):
+                found += [
+                    (self._relative(u["Key"]), u["UploadId"], u["Initiated"])
+                    for u in page.get("Uploads", [])
+                ]
+        return found
 
 
 def _boto_errors() -> tuple[type[Exception], ...]:

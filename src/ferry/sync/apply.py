@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ferry.errors import FerryError
+from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
@@ -69,17 +69,21 @@ def apply(
     """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``."""
     started = time.perf_counter()
     last_save = time.monotonic()
+    by_path = {a.path: a for a in plan.transfers}
 
-    def done(action: Action, info: ObjectInfo | Synced) -> None:
+    def done(path: str, info: ObjectInfo) -> None:
+        """Record a finished transfer at once, so a state saved mid-way includes it."""
         nonlocal last_save
+        action = by_path[path]
+        _record(state, folder, path, action, info, local)
+        _count(report, action)
         if on_file is not None:
             on_file(action.size)
         if time.monotonic() - last_save > _SAVE_EVERY:
             state.save()
             last_save = time.monotonic()
 
-    calls: dict[str, Callable[[], ObjectInfo | Synced]] = {}
-    by_path = {a.path: a for a in plan.transfers}
+    calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
         if action.kind == "upload":
             calls[action.path] = partial(_upload, store, folder, action.path, local[action.path])
@@ -87,25 +91,10 @@ def apply(
             calls[action.path] = partial(_download, store, folder, action.path)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
-    results: dict[str, ObjectInfo | Synced] = {}
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
         group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
-        finished, failures = run_collect(
-            group, limit, on_done=lambda path, info: done(by_path[path], info)
-        )
-        results.update(finished)
+        _, failures = run_collect(group, limit, on_done=done)
         report.errors += [(name, str(error)) for name, error in failures]
-    for path, outcome in results.items():
-        action = by_path[path]
-        _record(state, folder, path, action, outcome, local)
-        if action.kind == "upload":
-            report.uploaded += 1
-            report.uploaded_bytes += action.size
-        else:
-            report.downloaded += 1
-            report.downloaded_bytes += action.size
-        if "wins" in action.reason:
-            report.resolved.append((path, action.reason))
     _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
         state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
@@ -117,12 +106,49 @@ def apply(
     return report
 
 
+def _count(report: Report, action: Action) -> None:
+    if action.kind == "upload":
+        report.uploaded += 1
+        report.uploaded_bytes += action.size
+    else:
+        report.downloaded += 1
+        report.downloaded_bytes += action.size
+    if "wins" in action.reason:
+        report.resolved.append((action.path, action.reason))
+
+
+def inside(folder: Path, path: str) -> Path:
+    """The local file of ``path``, refusing one whose folders lead elsewhere (a symlinked
+    folder inside the mapping would otherwise carry a write outside it)."""
+    target = folder / path
+    real_folder = os.path.realpath(folder)
+    if os.path.commonpath([real_folder, os.path.realpath(target.parent)]) != real_folder:
+        raise FerryError(
+            f"{target} lies under a symlink that points outside {folder}.",
+            "ferry never writes through symlinks: remove the link, or sync elsewhere.",
+        )
+    return target
+
+
+def _local_errors(call: Callable[[], ObjectInfo], path: str) -> ObjectInfo:
+    """Run a transfer; a local file problem (gone, a folder in the way, disk full) becomes
+    that file's error instead of stopping the whole sync."""
+    try:
+        return call()
+    except OSError as exc:
+        raise FerryError(
+            f"{path}: {exc.strerror or exc}.", "Check the local file and run the sync again."
+        ) from exc
+
+
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
+    return _local_errors(
+        lambda: store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum}), path
+    )
 
 
 def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
-    return store.get_file(path, folder / path)
+    return _local_errors(lambda: store.get_file(path, inside(folder, path)), path)
 
 
 def _record(
@@ -130,10 +156,9 @@ def _record(
     folder: Path,
     path: str,
     action: Action,
-    outcome: ObjectInfo | Synced,
+    outcome: ObjectInfo,
     local: dict[str, LocalFile],
 ) -> None:
-    assert isinstance(outcome, ObjectInfo)
     if action.kind == "upload":
         state.synced[path] = Synced(local[path].checksum, outcome.etag)
         return
@@ -145,21 +170,26 @@ def _record(
 
 def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:
     remote_gone = [a.path for a in plan.of("delete-remote")]
+    failed: set[str] = set()
     if remote_gone:
         try:
             store.delete(remote_gone)
+        except MultiError as exc:  # some keys were refused: the rest are gone
+            failed = {name for name, _ in exc.failures}
+            report.errors += [(name, str(error)) for name, error in exc.failures]
         except FerryError as exc:
+            failed = set(remote_gone)
             report.errors.append(("(deleting in the bucket)", str(exc)))
-        else:
-            report.deleted_remote = len(remote_gone)
-            for path in remote_gone:
+        for path in remote_gone:
+            if path not in failed:
                 state.synced.pop(path, None)
+                report.deleted_remote += 1
     for action in plan.of("delete-local"):
-        target = folder / action.path
         try:
+            target = inside(folder, action.path)
             target.unlink(missing_ok=True)
-        except OSError as exc:
-            report.errors.append((action.path, f"could not delete: {exc.strerror}"))
+        except (OSError, FerryError) as exc:
+            report.errors.append((action.path, f"could not delete: {exc}"))
             continue
         _prune(target.parent, folder)
         state.synced.pop(action.path, None)

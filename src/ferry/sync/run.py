@@ -8,9 +8,11 @@ pull-only mapping is never pushed (the bucket is its source of truth).
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -84,10 +86,13 @@ def run_mapping(
         return Outcome(mapping, None, Plan(), report)
     folder = workspace.local_dir(mapping)
     _check_folder(folder, mapping, direction)
-    state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json")
-    local = scan_local(folder, state)
+    origin = f"{folder.resolve()} <-> {workspace.remote_url(mapping)}"
+    state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json", origin)
+    local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
     remote = scan_remote(store, local.files, state, workers)
+    for path in set(state.synced) - set(local.files) - set(remote):
+        del state.synced[path]  # gone from both sides: nothing left to remember
     the_plan = plan(
         local.files, remote, state.synced, direction=direction, conflict=mapping.conflict
     )
@@ -98,8 +103,8 @@ def run_mapping(
         return Outcome(mapping, direction, the_plan, report)
     abort = getattr(store, "abort_incomplete_uploads", None)
     if abort is not None and state.in_progress:  # the last run died: clear its leftovers
-        report.aborted_uploads = abort("")
-    state.in_progress = True
+        report.aborted_uploads = abort("", since=datetime.fromtimestamp(state.since, UTC))
+    state.in_progress, state.since = True, time.time()
     state.save()
     apply(
         the_plan,

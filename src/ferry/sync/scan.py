@@ -4,6 +4,7 @@ remote objects (with ferry's recorded checksum fetched only where it decides som
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from ferry.sync.state import SyncState, identity
 
 __all__ = ["CHECKSUM_KEY", "LocalScan", "checksum_file", "scan_local", "scan_remote"]
 
+_TEMP = re.compile(r"^\..+\.ferry-tmp-[0-9a-f]{12}$")  # ferry's temporary files
 CHECKSUM_KEY = "ferry-xxh3-128"  # user metadata ferry writes on every upload
 _CHUNK = 4 * 1024 * 1024
 
@@ -42,12 +44,14 @@ class LocalScan:
     hashed: int = 0
 
 
-def scan_local(folder: Path, state: SyncState, workers: int = 4) -> LocalScan:
+def scan_local(
+    folder: Path, state: SyncState, workers: int = 4, *, clean_temp: bool = False
+) -> LocalScan:
     """Every regular file below ``folder``. Symlinks are never followed nor sent (they are
     listed in ``symlinks``); temporary files left by a killed download are removed."""
     scan = LocalScan()
     to_hash: dict[str, tuple[str, os.stat_result]] = {}
-    for rel, path, stat in _walk(str(folder), "", scan.symlinks):
+    for rel, path, stat in _walk(str(folder), "", scan.symlinks, clean_temp):
         cached = state.cached_hash(rel, identity(stat))
         if cached is None:
             to_hash[rel] = (path, stat)
@@ -65,18 +69,21 @@ def scan_local(folder: Path, state: SyncState, workers: int = 4) -> LocalScan:
 
 
 def _walk(
-    folder: str, prefix: str, symlinks: list[str]
+    folder: str, prefix: str, symlinks: list[str], clean_temp: bool
 ) -> Iterator[tuple[str, str, os.stat_result]]:
     """(relative path, path, stat) of every regular file, with strings, not pathlib: a
-    no-op sync of thousands of files is mostly this walk."""
+    no-op sync of thousands of files is mostly this walk. ``clean_temp`` removes the
+    temporary files of a killed download (only a real run, which holds the workspace lock,
+    may: a dry run could otherwise remove a running sync's file)."""
     for entry in os.scandir(folder):
         rel = f"{prefix}{entry.name}"
         if entry.is_symlink():
             symlinks.append(rel)
         elif entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, f"{rel}/", symlinks)
-        elif ".ferry-tmp-" in entry.name:  # left by a killed download; the workspace
-            os.unlink(entry.path)  # lock says no one else is writing it
+            yield from _walk(entry.path, f"{rel}/", symlinks, clean_temp)
+        elif _TEMP.match(entry.name):
+            if clean_temp:
+                os.unlink(entry.path)
         elif entry.is_file(follow_symlinks=False):
             yield rel, entry.path, entry.stat(follow_symlinks=False)
 
@@ -102,11 +109,14 @@ def scan_remote(
     size and the state cannot vouch for it, the object's recorded checksum is fetched."""
     remote: dict[str, RemoteFile] = {}
     for info in store.list(""):
+        if info.key.endswith("/") and info.size == 0:
+            continue  # a "folder" marker (S3 console's Create folder): not a file
         try:
             check_key(info.key)
         except ConfigError:
             raise ConfigError(
-                f"The bucket holds {info.key!r}, which would land outside the local folder.",
+                f"The bucket holds {info.key!r}, which is not a file path inside the local "
+                "folder (empty, '.' or '..' parts, or a leading '/').",
                 "Rename or remove that object; ferry refuses to sync it.",
             ) from None
         remote[info.key] = RemoteFile(info.size, info.mtime, info.etag)

@@ -37,16 +37,30 @@ class SyncState:
     # True from the start of an apply to its end: found True on load, the last run died
     # mid-way (and may have left multipart uploads to abort).
     in_progress: bool = False
+    # When the run that set in_progress began (to abort only the uploads it left).
+    since: float = 0.0
+    # The folder and prefix this state describes: a mapping pointed elsewhere starts afresh.
+    origin: str = ""
 
     @classmethod
-    def load(cls, path: Path) -> SyncState:
+    def load(cls, path: Path, origin: str = "") -> SyncState:
+        """The state at ``path``, or a fresh one if it describes another folder/prefix."""
         try:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
-            return cls(path)
+            return cls(path, origin=origin)
+        if raw.get("origin", "") != origin:
+            return cls(path, origin=origin)
         synced = {k: Synced(v["checksum"], v["etag"]) for k, v in raw.get("synced", {}).items()}
         hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
-        return cls(path, synced, hashes, bool(raw.get("in_progress", False)))
+        return cls(
+            path,
+            synced,
+            hashes,
+            bool(raw.get("in_progress", False)),
+            float(raw.get("since", 0.0)),
+            origin,
+        )
 
     def cached_hash(self, rel: str, ident: FileIdentity) -> str | None:
         known = self.hashes.get(rel)
@@ -57,5 +71,7 @@ class SyncState:
             "synced": {k: {"checksum": v.checksum, "etag": v.etag} for k, v in self.synced.items()},
             "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
             "in_progress": self.in_progress,
+            "since": self.since,
+            "origin": self.origin,
         }
         write_atomically(self.path, [json.dumps(document).encode()])

@@ -1,0 +1,106 @@
+"""Cases found in review: stale state, re-pointed mappings, symlinked folders, folder
+markers, malformed keys, and a dry run that must not touch a running sync's files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from ferry.cli.main import cli
+from ferry.devserver import LocalS3Server
+
+
+@pytest.fixture
+def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, cwd: Path, code: int = 0) -> str:
+        old = Path.cwd()
+        os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(cli, ["--endpoint-url", s3_server.url, "--region",
+                                              "us-east-1", *args])
+        finally:
+            os.chdir(old)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+@pytest.fixture
+def raw(s3_server: LocalS3Server):  # type: ignore[no-untyped-def]
+    return boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def make(tmp_path: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped-def]
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    ferry("init", f"s3://{bucket}/team", "--dir", str(ws), cwd=tmp_path)
+    return ws
+
+
+def test_a_path_deleted_on_both_sides_is_forgotten(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
+                                                   raw) -> None:
+    ws = make(tmp_path, bucket, ferry)
+    (ws / "data/logs/p.txt").write_text("v1")
+    ferry("sync", "logs", cwd=ws)
+    (ws / "data/logs/p.txt").unlink()
+    raw.delete_object(Bucket=bucket, Key="team/logs/p.txt")
+    ferry("sync", "logs", cwd=ws)
+    raw.put_object(Bucket=bucket, Key="team/logs/p.txt", Body=b"a colleague's new file")
+    ferry("sync", "logs", cwd=ws)  # must fetch it, not delete it as "deleted here"
+    assert (ws / "data/logs/p.txt").read_text() == "a colleague's new file"
+
+
+def test_a_re_pointed_mapping_starts_afresh(tmp_path: Path, bucket: str, ferry) -> None:  # type: ignore[no-untyped-def]
+    ws = make(tmp_path, bucket, ferry)
+    for i in range(5):
+        (ws / f"data/models/m{i}.bin").write_text(str(i))
+    ferry("sync", "models", cwd=ws)
+    toml = ws / "ferry.toml"
+    toml.write_text(toml.read_text().replace('remote = "models"', 'remote = "models-v2"'))
+    out = json.loads(ferry("sync", "models", "--json", cwd=ws))
+    assert out[0]["uploaded"] == 5 and out[0]["deleted_local"] == 0
+    assert len(list((ws / "data/models").iterdir())) == 5
+
+
+def test_a_pull_never_writes_through_a_symlinked_folder(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
+                                                        raw) -> None:
+    ws = make(tmp_path, bucket, ferry)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x").write_text("precious")
+    (ws / "data/logs/big").symlink_to(outside)
+    raw.put_object(Bucket=bucket, Key="team/logs/big/x", Body=b"from the bucket")
+    out = ferry("pull", "logs", cwd=ws, code=21)
+    assert "symlink" in out
+    assert (outside / "x").read_text() == "precious"
+
+
+def test_folder_markers_are_ignored_and_malformed_keys_refused(tmp_path: Path, bucket: str,  # type: ignore[no-untyped-def]
+                                                               ferry, raw) -> None:
+    ws = make(tmp_path, bucket, ferry)
+    raw.put_object(Bucket=bucket, Key="team/logs/dir/", Body=b"")
+    raw.put_object(Bucket=bucket, Key="team/logs/dir/x.txt", Body=b"x")
+    ferry("pull", "logs", cwd=ws)
+    assert (ws / "data/logs/dir/x.txt").read_text() == "x"
+    assert json.loads(ferry("status", "logs", "--json", cwd=ws))[0]["actions"] == []
+    raw.put_object(Bucket=bucket, Key="team/logs/a//b.txt", Body=b"odd")
+    assert "not a file path" in ferry("pull", "logs", cwd=ws, code=3)
+
+
+def test_a_dry_run_leaves_temporary_files_alone(tmp_path: Path, bucket: str, ferry) -> None:  # type: ignore[no-untyped-def]
+    ws = make(tmp_path, bucket, ferry)
+    temp = ws / "data/logs/.x.txt.ferry-tmp-0123456789ab"
+    temp.write_text("a running download")
+    lookalike = ws / "data/logs/notes.ferry-tmp-story.txt"
+    lookalike.write_text("the user's own file")
+    ferry("status", cwd=ws)
+    assert temp.exists()
+    ferry("push", "logs", cwd=ws)
+    assert not temp.exists() and lookalike.exists()
