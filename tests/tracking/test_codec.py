@@ -98,3 +98,13 @@ def test_special_values_encode_like_rubicon_and_round_trip() -> None:
     assert back["when"] == MOMENT and back["tags"] == {"a"} and back["n"] == 3
     assert back["arr"].tolist() == [1.5, 2.5]
     assert loads('{"_type": "datetime", "value": "2024-01-02T03:04:05"}').tzinfo is not None
+
+
+def test_annotation_names_sort_in_the_order_they_were_made() -> None:
+    """S3 keeps mtimes to the second; within one, names must give the order (add, then
+    remove, must not be applied the other way round)."""
+    from ferry.tracking.repository import ordered_uuid
+
+    names = [ordered_uuid() for _ in range(1000)]
+    assert names == sorted(names) and len(set(names)) == 1000
+    assert all(len(n) == 36 for n in names)  # still a UUID, as rubicon-ml's tags_<uuid>.json

@@ -17,6 +17,8 @@ many entities list once and fetch the ``metadata.json`` files concurrently.
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -282,7 +284,8 @@ class Repository:
     def annotate(self, folder: str, field: str, values: list[str]) -> None:
         """Record added/removed tags or comments as a new file (existing ones never change)."""
         prefix = "tags" if field.endswith("tags") else "comments"
-        self.store.put(f"{folder}/{prefix}_{uuid.uuid4()}.json", dumps({field: values}).encode())
+        name = f"{folder}/{prefix}_{ordered_uuid()}.json"
+        self.store.put(name, dumps({field: values}).encode())
 
     def annotations(self, folder: str) -> Annotations:
         files = [o for o in self.store.ls(f"{folder}/").objects if _is_annotation(o.key)]
@@ -290,8 +293,19 @@ class Repository:
 
     @staticmethod
     def annotations_from(files: list[ObjectInfo], data: dict[str, bytes]) -> Annotations:
-        ordered = sorted(files, key=lambda o: (o.mtime, o.key))
+        # S3 keeps modification times to the second: within one second, the names (time-
+        # ordered UUIDs when ferry wrote them) give the order the records were made in.
+        ordered = sorted(files, key=lambda o: (o.mtime.replace(microsecond=0), o.key))
         return Annotations([loads(data[o.key]) for o in ordered if o.key in data])
+
+
+def ordered_uuid() -> str:
+    """A UUID whose text sorts by creation time (the UUIDv7 layout: milliseconds, then
+    sub-millisecond time, then random bits), still matching rubicon-ml's ``tags_*.json``."""
+    ns = time.time_ns()
+    millis, rest = divmod(ns, 1_000_000)
+    value = (millis << 80) | (0x7 << 76) | ((rest >> 8) << 64) | (0b10 << 62)
+    return str(uuid.UUID(int=value | secrets.randbits(62)))
 
 
 def _is_annotation(key: str) -> bool:
