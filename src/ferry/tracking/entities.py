@@ -55,6 +55,7 @@ __all__ = [
 
 R = TypeVar("R", bound=Entity)
 C = TypeVar("C", bound="Annotated[Any]")
+S = TypeVar("S", bound="ArtifactRecord | DataframeRecord")
 
 
 class Labels(TypedDict):
@@ -131,6 +132,11 @@ class Annotated(Generic[R]):
         return getattr(self._record, "created_at")  # type: ignore[no-any-return]  # noqa: B009
 
     @property
+    def name(self) -> Any:
+        """The entity's name (None for an unnamed experiment or dataframe)."""
+        return getattr(self._record, "name", None)
+
+    @property
     def description(self) -> str | None:
         return getattr(self._record, "description", None)
 
@@ -202,10 +208,6 @@ def pick(items: Sequence[C], *, name: str | None, id: str | None, kind: str) -> 
 
 class Metric(Annotated[MetricRecord]):
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
     def value(self) -> Any:
         return self._record.value
 
@@ -216,28 +218,23 @@ class Metric(Annotated[MetricRecord]):
 
 class Parameter(Annotated[ParameterRecord]):
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
     def value(self) -> Any:
         return self._record.value
 
 
 class Feature(Annotated[FeatureRecord]):
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
     def importance(self) -> float | None:
         return self._record.importance
 
 
-class Artifact(Annotated[ArtifactRecord]):
+class Stored(Annotated[S]):
+    """An artifact or dataframe: data kept beside its record, owned by a project or an
+    experiment (``parent_id``)."""
+
     def __init__(
         self,
-        record: ArtifactRecord,
+        record: S,
         backends: Backends,
         where: Where,
         folder: str,
@@ -247,13 +244,11 @@ class Artifact(Annotated[ArtifactRecord]):
         self._where = where
 
     @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
     def parent_id(self) -> str | None:
         return self._record.parent_id
 
+
+class Artifact(Stored[ArtifactRecord]):
     @property
     def data(self) -> bytes:
         return self.get_data()  # type: ignore[no-any-return]
@@ -285,26 +280,7 @@ class Artifact(Annotated[ArtifactRecord]):
         return target
 
 
-class Dataframe(Annotated[DataframeRecord]):
-    def __init__(
-        self,
-        record: DataframeRecord,
-        backends: Backends,
-        where: Where,
-        folder: str,
-        snapshot: Snapshot | None = None,
-    ) -> None:
-        super().__init__(record, backends, folder, snapshot)
-        self._where = where
-
-    @property
-    def name(self) -> str | None:
-        return self._record.name
-
-    @property
-    def parent_id(self) -> str | None:
-        return self._record.parent_id
-
+class Dataframe(Stored[DataframeRecord]):
     def get_data(self, df_type: str = "pandas") -> Any:
         """The frame, as ``df_type`` ("pandas", "polars" or "dask")."""
         raw = self._backends.read(lambda r: r.get_data(self._where, DataframeRecord, self.id))
@@ -453,10 +429,6 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
 
     def _parent_id(self) -> str:
         return self.id
-
-    @property
-    def name(self) -> str | None:
-        return self._record.name
 
     @property
     def project_name(self) -> str:
