@@ -7,7 +7,6 @@ raise one :class:`MultiError` naming every key that failed once the rest are don
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
@@ -91,17 +90,6 @@ def get_many(
     return run_many(f"Reading from {store.url}", calls, workers)
 
 
-def local_files(folder: Path) -> dict[str, Path]:
-    """Every regular file below ``folder`` by its ``/``-separated relative path."""
-    found = {}
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            path = Path(root, name)
-            if path.is_file():
-                found[path.relative_to(folder).as_posix()] = path
-    return found
-
-
 def upload_tree(
     store: Store,
     folder: Path,
@@ -111,9 +99,15 @@ def upload_tree(
     on_done: Callable[[str, ObjectInfo], None] | None = None,
 ) -> dict[str, ObjectInfo]:
     """Upload every file below ``folder`` to ``prefix``, concurrently."""
-    files = local_files(Path(folder))
-    keys = {rel: join_key(prefix, rel) for rel in files}
-    calls = {keys[rel]: partial(store.put_file, keys[rel], path) for rel, path in files.items()}
+    from ferry.storage.local import LocalStore
+
+    source = LocalStore(folder)
+    calls = {
+        join_key(prefix, info.key): partial(
+            store.put_file, join_key(prefix, info.key), source.root / info.key
+        )
+        for info in source.list()
+    }
     return run_many(f"Uploading {folder} to {store.url}", calls, workers, on_done)
 
 

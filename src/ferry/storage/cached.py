@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
@@ -192,7 +191,3 @@ class CachedStore(BaseStore):
             for path in files:
                 path.unlink(missing_ok=True)
             total -= size
-
-    def clear(self) -> None:
-        """Remove every cached entry."""
-        shutil.rmtree(self.cache_dir, ignore_errors=True)
