@@ -72,7 +72,7 @@ def test_bad_values_name_the_setting_and_its_source(
 
 def test_unknown_settings_are_refused(tmp_path: Path) -> None:
     write_toml(tmp_path, '[ferry]\nregoin = "eu-west-1"\n')
-    with pytest.raises(ConfigError, match="unknown setting 'regoin'"):
+    with pytest.raises(ConfigError, match="unknown key 'regoin'. Did you mean 'region'"):
         load_settings(env={}, cwd=tmp_path, user_config_dir=tmp_path / "none")
 
 
@@ -85,3 +85,38 @@ def test_settings_rows_redact_the_key(tmp_path: Path) -> None:
     assert key not in repr(rows) and key not in repr(
         load_settings(env={"FERRY_SSE_C_KEY": key}, cwd=tmp_path, user_config_dir=tmp_path)
     )
+
+
+def test_unknown_tables_are_refused_with_the_closest_name(tmp_path: Path) -> None:
+    write_toml(tmp_path, '[worksapce]\nremote_root = "s3://b/p"\n')
+    with pytest.raises(ConfigError, match="unknown key 'worksapce'. Did you mean 'workspace'"):
+        load_settings(env={}, cwd=tmp_path, user_config_dir=tmp_path / "none")
+
+
+def test_per_service_endpoints_as_boto3_reads_them(tmp_path: Path) -> None:
+    write_toml(tmp_path, '[ferry.endpoints]\niam = "http://127.0.0.1:7"\nsts = "http://x:1"\n')
+    settings = load_settings(
+        env={
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_ENDPOINT_URL_EC2": "http://127.0.0.1:5000",
+            "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:8",
+        },
+        cwd=tmp_path,
+        user_config_dir=tmp_path / "none",
+    )
+    from ferry.aws import AwsOptions
+
+    aws = AwsOptions.from_settings(settings)
+    assert aws.endpoint_for("ec2") == "http://127.0.0.1:5000"
+    assert aws.endpoint_for("iam") == "http://127.0.0.1:7"  # from ferry.toml
+    assert aws.endpoint_for("sts") == "http://127.0.0.1:8"  # the environment wins
+    assert aws.endpoint_for("s3") == "http://127.0.0.1:9"  # AWS_ENDPOINT_URL: every service
+    assert aws.endpoint_for("ssm") == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:4566", "localhost:9000"])
+def test_an_endpoint_without_scheme_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="no http:// or https:// scheme"):
+        load_settings(env={"FERRY_ENDPOINT_URL": value}, cwd=tmp_path, user_config_dir=tmp_path)
+    with pytest.raises(ConfigError, match="no http:// or https:// scheme"):
+        load_settings(env={"AWS_ENDPOINT_URL_EC2": value}, cwd=tmp_path, user_config_dir=tmp_path)

@@ -10,6 +10,9 @@ parent that has one), then in the user's config directory
     storage_class = "INTELLIGENT_TIERING"
     sse_c_key_file = "~/.config/ferry/sse-c.key"
 
+    [ferry.endpoints]             # other AWS services, when not AWS's own (EC2, IAM, ...)
+    ec2 = "http://127.0.0.1:5000"
+
 The SSE-C key itself is never read from ``ferry.toml`` (a config file is too easily
 committed): give it as ``FERRY_SSE_C_KEY`` or in a key file. :func:`load_settings` reads
 the environment and files once; nothing deeper in ferry reads environment variables.
@@ -17,16 +20,17 @@ the environment and files once; nothing deeper in ferry reads environment variab
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ferry.errors import ConfigError
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "load_settings"]
+__all__ = ["CONFIG_FILE_NAME", "Settings", "check_keys", "load_settings", "read_config_file"]
 
 CONFIG_FILE_NAME = "ferry.toml"
 STORAGE_CLASSES = (
@@ -57,6 +61,7 @@ class Settings:
     cache_dir: str | None = None
     cache_max_bytes: int = 10 * 1024**3
     offline: bool = False
+    endpoints: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -66,7 +71,12 @@ class Settings:
             if f.name == "sources":
                 continue
             value = getattr(self, f.name)
-            shown = "<redacted>" if f.name == "sse_c_key" and value else _show(value)
+            if f.name == "sse_c_key" and value:
+                shown = "<redacted>"
+            elif f.name == "endpoints":
+                shown = ", ".join(f"{k or '*'}={v}" for k, v in sorted(value.items()))
+            else:
+                shown = _show(value)
             out.append((f.name, shown, self.sources.get(f.name, "default")))
         return out
 
@@ -78,6 +88,8 @@ def _show(value: object) -> str:
 _INT_SETTINGS = {"max_attempts", "concurrency", "cache_max_bytes"}
 _BOOL_SETTINGS = {"offline"}
 _ENV_ONLY = {"sse_c_key"}
+# Top-level tables of ferry.toml and who reads them.
+TABLES = ("ferry", "workspace", "run")
 # Standard AWS variables honoured when no ferry setting is given, in order.
 _AWS_FALLBACKS = {
     "endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
@@ -112,7 +124,8 @@ def load_settings(
     for path in reversed(_config_files(cwd or Path.cwd(), user_config_dir)):
         for name, value in _read_toml(path, names).items():
             values[name], sources[name] = value, str(path)
-    for name in names:
+    endpoints = _endpoints(values.pop("endpoints", {}), env, sources)
+    for name in names - {"endpoints"}:
         env_name = f"FERRY_{name.upper()}"
         if env_name in env:
             values[name], sources[name] = env[env_name], f"env {env_name}"
@@ -127,7 +140,31 @@ def load_settings(
         if value is not None:
             values[name], sources[name] = value, "argument"
     coerced = {name: _coerce(name, value, sources[name]) for name, value in values.items()}
-    return Settings(**coerced, sources=sources)
+    if "endpoints" in coerced:
+        endpoints = {**endpoints, **coerced.pop("endpoints")}
+    return Settings(**coerced, endpoints=endpoints, sources=sources)
+
+
+def _endpoints(table: Any, env: Mapping[str, str], sources: dict[str, str]) -> dict[str, str]:
+    """Per-service endpoints: ``[ferry.endpoints]``, then ``AWS_ENDPOINT_URL`` (key ``""``,
+    every service) and ``AWS_ENDPOINT_URL_<SERVICE>``, as boto3 reads them."""
+    where = sources.get("endpoints", "ferry.toml")
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ConfigError(
+            f"[ferry.endpoints] in {where} must map service names to URLs.",
+            'Write it as: [ferry.endpoints] then ec2 = "http://127.0.0.1:5000".',
+        )
+    found = {str(k).lower().replace("-", "_"): v for k, v in table.items()}
+    for name, value in env.items():
+        if name == "AWS_ENDPOINT_URL" and value:
+            found[""] = value
+        elif name.startswith("AWS_ENDPOINT_URL_") and value:
+            found[name[len("AWS_ENDPOINT_URL_") :].lower()] = value
+    for url in found.values():
+        _check_url(url, "an endpoint")
+    if found:
+        sources.setdefault("endpoints", "env AWS_ENDPOINT_URL_*")
+    return found
 
 
 def _config_files(cwd: Path, user_config_dir: Path | None) -> list[Path]:
@@ -148,23 +185,47 @@ def _config_files(cwd: Path, user_config_dir: Path | None) -> list[Path]:
     return found
 
 
-def _read_toml(path: Path, names: set[str]) -> dict[str, Any]:
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A ``ferry.toml`` parsed, with its top-level tables checked against :data:`TABLES`."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}.", "Fix the file's syntax.") from exc
-    table = document.get("ferry", {})
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}.", "Check the file.") from exc
+    check_keys(document, TABLES, f"{path}")
+    for name in TABLES:
+        if name in document and not isinstance(document[name], dict):
+            raise ConfigError(f"{path}: '{name}' must be a table ([{name}]).", f"Write [{name}].")
+    return document
+
+
+def check_keys(table: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    """Refuse a key of ``table`` not in ``known``, naming the closest valid key.
+
+    A typo must never fall back silently to a default: ``directon = "pull"`` ignored would
+    turn a pull-only mapping into a two-way one.
+    """
+    known = list(known)
+    for name in table:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            hint = f"Did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(
+                f"{where} has an unknown key '{name}'.",
+                f"{hint}Valid keys: {', '.join(sorted(known))}.",
+            )
+
+
+def _read_toml(path: Path, names: set[str]) -> dict[str, Any]:
+    table = read_config_file(path).get("ferry", {})
     for name in table:
         if name in _ENV_ONLY:
             raise ConfigError(
                 f"{path} sets '{name}': a key must not sit in a config file.",
                 "Remove it; set FERRY_SSE_C_KEY or point 'sse_c_key_file' at a key file.",
             )
-        if name not in names:
-            raise ConfigError(
-                f"{path} has an unknown setting '{name}' in [ferry].",
-                f"Known settings: {sorted(names - _ENV_ONLY)}.",
-            )
+    check_keys(table, sorted(names - _ENV_ONLY), f"{path} [ferry]")
     return dict(table)
 
 
@@ -185,7 +246,25 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
     if name == "storage_class":
         return _storage_class(str(value), source)
+    if name == "endpoints":
+        return value
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ConfigError(
+            f"Setting '{name}' from {source} is {value!r}, not text.", f"Set '{name}' to a string."
+        )
+    if name == "endpoint_url":
+        return _check_url(str(value), f"Setting 'endpoint_url' from {source}")
     return str(value)
+
+
+def _check_url(url: str, what: str) -> str:
+    """An endpoint URL must name its scheme: botocore would otherwise fail obscurely."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{what} is {url!r}, which has no http:// or https:// scheme.",
+            f"Write it in full, for example http://{url.split('://')[-1]}.",
+        )
+    return url
 
 
 def _to_bool(value: Any) -> bool:

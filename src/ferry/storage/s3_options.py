@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ferry.aws import AwsOptions
 from ferry.config import Settings
 from ferry.errors import ConfigError
 from ferry.storage.names import check_region
@@ -187,38 +188,26 @@ class S3Options:
             credentials["token"] = os.environ["AWS_SESSION_TOKEN"]
         return credentials
 
+    def aws(self) -> AwsOptions:
+        """The AWS connection options these S3 options imply (see :mod:`ferry.aws`)."""
+        endpoints = {"s3": self.endpoint_url} if self.endpoint_url else {}
+        return AwsOptions(self.region, self.profile, self.max_attempts, endpoints)
+
     def session(self) -> boto3.session.Session:
         """A boto3 session for the configured profile (credentials come from its chain)."""
-        import boto3
-        from botocore.exceptions import ProfileNotFound
-
-        try:
-            return boto3.session.Session(profile_name=self.profile)
-        except ProfileNotFound:
-            raise ConfigError(
-                f"AWS profile {self.profile!r} is not in your AWS config.",
-                "Run 'aws configure --profile NAME', or fix the profile setting.",
-            ) from None
+        return self.aws().session()
 
     def region_for(self, session: boto3.session.Session) -> str:
         """The region: configured, else the profile's, else us-east-1."""
-        return check_region(self.region or session.region_name or "us-east-1")
+        return self.aws().region_for(session)
 
     def client(self, session: boto3.session.Session | None = None) -> S3Client:
         """A thread-safe boto3 S3 client configured from these options."""
-        from botocore.config import Config
-
-        session = session or self.session()
-        region = self.region_for(session)
-        config = Config(
-            retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
+        client: S3Client = self.aws().client(
+            "s3",
+            session=session,
             max_pool_connections=self.concurrency + 4,
             s3={"addressing_style": "path"} if self.endpoint_url else None,
-            connect_timeout=10,
-            read_timeout=120,
-        )
-        client = session.client(
-            "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
         )
         if self.sse_c is not None:
             self.sse_c.redact_logs()
