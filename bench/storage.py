@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
 
 from ferry.devserver import LocalS3Server, ensure_tool
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 BUCKET = "bench"
 

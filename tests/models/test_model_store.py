@@ -18,8 +18,7 @@ from ferry.errors import (
     NotFoundError,
 )
 from ferry.models import ModelStore
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 from tests.support.recording import RecordingStore
 
 

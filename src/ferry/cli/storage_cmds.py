@@ -36,8 +36,7 @@ class Location:
 def locate(url: str, overrides: dict[str, Any]) -> Location:
     if url.startswith("s3://"):
         from ferry.storage.names import parse_s3_url
-        from ferry.storage.s3 import S3Store
-        from ferry.storage.s3_options import S3Options
+        from ferry.storage.s3 import S3Options, S3Store
 
         bucket, _ = parse_s3_url(url)
         key = url[5:].partition("/")[2]

@@ -88,8 +88,7 @@ class ModelStore:
         given as a place name, no credentials, bucket missing or not accessible, endpoint
         unreachable.
         """
-        from ferry.storage.s3 import S3Store
-        from ferry.storage.s3_options import S3Options
+        from ferry.storage.s3 import S3Options, S3Store
 
         check_bucket_name(bucket_name)
         options = S3Options.from_settings(load_settings({"region": region, **settings}))

@@ -152,7 +152,7 @@ def run_workspace(
 
 def _store_opener(settings: Settings) -> Callable[[str], Store]:
     from ferry.storage import open_store
-    from ferry.storage.s3_options import S3Options
+    from ferry.storage.s3 import S3Options
 
     options = S3Options.from_settings(settings)
     return lambda url: open_store(url, s3_options=options)
