@@ -27,11 +27,11 @@ def test_models_commands(tmp_path: Path) -> None:
     store.set_model_state("churn", first, "production")
     assert run("models", "ls", str(root)) == "churn\n"
     assert run("models", "ls", str(root), "churn").split() == [second, first]
-    assert json.loads(run("models", "ls", str(root), "churn", "--state", "production",
-                          "--json")) == [first]
+    assert json.loads(
+        run("models", "ls", str(root), "churn", "--state", "production", "--json")
+    ) == [first]
     assert json.loads(run("models", "show", str(root), "churn"))["model_id"] == second
-    out = run("models", "download", str(root), "churn", str(tmp_path / "dl"), "--model-id",
-              first)
+    out = run("models", "download", str(root), "churn", str(tmp_path / "dl"), "--model-id", first)
     assert (tmp_path / "dl" / "model.json").is_file() and "downloaded" in out
     assert "loaded builtins.dict" in run("models", "load-test", str(root), "churn")
     assert "No model 'nope'" in run("models", "show", str(root), "churn", "nope", code=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,8 @@ import click
 
 from ferry.cli.output import emit_json, human_size, is_terminal
 from ferry.config import load_settings
-from ferry.errors import ConfigError
-from ferry.storage.base import ObjectInfo, Store
+from ferry.errors import ConfigError, NotFoundError
+from ferry.storage.base import Concurrent, ObjectInfo, Store
 
 __all__ = ["COMMANDS"]
 
@@ -33,15 +33,16 @@ class Location:
         return self.url.startswith("s3://")
 
 
-def locate(url: str, overrides: dict[str, Any]) -> Location:
+def locate(url: str, overrides: dict[str, Any], *, must_exist: bool = False) -> Location:
+    """Where ``url`` points: an ``s3://`` URL, or a local path (which, with ``must_exist``,
+    must be there: ``ferry ls demo`` most likely meant ``s3://demo``)."""
     if url.startswith("s3://"):
+        from ferry.storage import open_store
         from ferry.storage.names import parse_s3_url
-        from ferry.storage.s3 import S3Options, S3Store
 
         bucket, _ = parse_s3_url(url)
         key = url[5:].partition("/")[2]
-        options = S3Options.from_settings(load_settings(overrides))
-        return Location(S3Store(f"s3://{bucket}", options), key, url)
+        return Location(open_store(f"s3://{bucket}", settings=load_settings(overrides)), key, url)
     if "://" in url:
         raise ConfigError(
             f"{url!r} is neither an s3:// URL nor a local path.", "Use s3://bucket/key or a path."
@@ -49,9 +50,26 @@ def locate(url: str, overrides: dict[str, Any]) -> Location:
     from ferry.storage.local import LocalStore
 
     path = Path(url).expanduser().absolute()
+    if must_exist and not path.exists():
+        raise NotFoundError(
+            f"{url} is neither an s3:// URL nor an existing local file or folder.",
+            f"For a bucket, write s3://{url}; for a local folder, check the path.",
+        )
     if path.is_dir():
         return Location(LocalStore(path), "", url)
     return Location(LocalStore(path.parent), path.name, url)
+
+
+def folder_objects(store: Store, key: str) -> list[ObjectInfo]:
+    """The objects a recursive command means by ``key``, as ``aws s3`` does: a key ending
+    in ``/`` (or none) is that folder; ``runs/run-1`` is the object ``runs/run-1`` and the
+    folder ``runs/run-1/`` - never ``runs/run-10/...``."""
+    if not key or key.endswith("/"):
+        return list(store.list(key))
+    found = list(store.list(key + "/"))
+    with suppress(NotFoundError):
+        found.insert(0, store.head(key))
+    return found
 
 
 @click.command("ls")
@@ -65,12 +83,16 @@ def ls(
     obj: dict[str, Any], url: str, recursive: bool, human: bool, summarize: bool, as_json: bool
 ) -> None:
     """List objects like 'aws s3 ls': s3://bucket/prefix or a local folder."""
-    where = locate(url, obj)
+    where = locate(url, obj, must_exist=True)
     if recursive:
-        prefixes, objects = [], list(where.store.list(where.key))
+        prefixes, objects = [], folder_objects(where.store, where.key)
     else:
         listing = where.store.ls(where.key)
         prefixes, objects = listing.prefixes, listing.objects
+    if where.is_s3 and where.key and not (prefixes or objects):
+        raise NotFoundError(
+            f"Nothing at {url}.", "Check the bucket and prefix: ferry ls s3://BUCKET/"
+        )
     if as_json:
         emit_json({"prefixes": prefixes, "objects": [_info_json(o) for o in objects]})
         return
@@ -125,6 +147,7 @@ def _copy_one(src: Location, dst: Location, source: str, dest: str) -> ObjectInf
         raise ConfigError(f"{source} names a prefix, not an object.", "Copy prefixes with -r.")
     if dst.is_s3:
         key = dst.key + name if (not dst.key or dst.key.endswith("/")) else dst.key
+        _clear_killed_upload(dst.store, key, Path(source).expanduser() if not src.is_s3 else None)
         if src.is_s3:
             with tempfile.TemporaryDirectory() as tmp:
                 src.store.get_file(src.key, Path(tmp, name))
@@ -136,6 +159,18 @@ def _copy_one(src: Location, dst: Location, source: str, dest: str) -> ObjectInf
     return src.store.get_file(src.key, target)
 
 
+def _clear_killed_upload(store: Store, key: str, path: Path | None) -> None:
+    """A ``ferry cp`` of a large file killed mid-upload leaves its multipart upload behind
+    (invisible, billed): the next copy to that key aborts it first."""
+    from ferry.storage.base import AbortsUploads
+    from ferry.storage.s3 import S3Options
+
+    threshold = S3Options.multipart_threshold
+    large = path is None or (path.is_file() and path.stat().st_size > threshold)
+    if large and isinstance(store, AbortsUploads):
+        store.abort_incomplete_uploads(key, exact=True)
+
+
 def _copy_tree(src: Location, dst: Location, source: str, dest: str) -> list[ObjectInfo]:
     from ferry.storage.batch import download_tree, upload_tree
 
@@ -144,7 +179,8 @@ def _copy_tree(src: Location, dst: Location, source: str, dest: str) -> list[Obj
             "Recursive S3-to-S3 copies are not supported yet.",
             "Copy to a local folder, then up again.",
         )
-    workers = getattr(src.store if src.is_s3 else dst.store, "concurrency", 32)
+    remote = src.store if src.is_s3 else dst.store
+    workers = remote.concurrency if isinstance(remote, Concurrent) else 32
     if dst.is_s3:
         folder = Path(source).expanduser()
         if not folder.is_dir():
@@ -152,9 +188,10 @@ def _copy_tree(src: Location, dst: Location, source: str, dest: str) -> list[Obj
         with _progress("upload") as tick:
             done = upload_tree(dst.store, folder, dst.key, workers=workers, on_done=tick)
     else:
+        prefix = src.key if not src.key or src.key.endswith("/") else src.key + "/"
         with _progress("download") as tick:
             done = download_tree(
-                src.store, src.key, Path(dest).expanduser(), workers=workers, on_done=tick
+                src.store, prefix, Path(dest).expanduser(), workers=workers, on_done=tick
             )
     return list(done.values())
 
@@ -213,22 +250,52 @@ def _report(results: list[ObjectInfo], seconds: float, as_json: bool) -> None:
 @click.command("rm")
 @click.argument("url")
 @click.option("-r", "--recursive", is_flag=True, help="Delete every object below the prefix.")
-@click.option("--dryrun", is_flag=True, help="Show what would be deleted, delete nothing.")
+@click.option(
+    "--dryrun", "--dry-run", is_flag=True, help="List what would be deleted; delete nothing."
+)
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="Abort the unfinished multipart uploads below the prefix (a killed upload's parts).",
+)
 @click.pass_obj
-def rm(obj: dict[str, Any], url: str, recursive: bool, dryrun: bool) -> None:
-    """Delete an object, or (with -r) every object below a prefix."""
+def rm(obj: dict[str, Any], url: str, recursive: bool, dryrun: bool, incomplete: bool) -> None:
+    """Delete an object, or (with -r) the folder URL names: s3://b/runs/run-1 is the object
+    runs/run-1 and everything below runs/run-1/, never runs/run-10/."""
     where = locate(url, obj)
     if not where.is_s3:
         raise ConfigError(f"{url} is local.", "Use the system's rm for local files.")
+    if incomplete:
+        return _abort_incomplete(where, url, dryrun)
     if recursive:
-        keys = [info.key for info in where.store.list(where.key)]
+        keys = [info.key for info in folder_objects(where.store, where.key)]
+        if not keys:
+            raise NotFoundError(f"Nothing at {url} to delete.", "Check the prefix: ferry ls -r URL")
     else:
         where.store.head(where.key)  # a clear 'not found' rather than a silent no-op
         keys = [where.key]
+    bucket = url[5:].split("/", 1)[0]
+    for key in keys:
+        click.echo(f"{'(dryrun) ' if dryrun else ''}delete: s3://{bucket}/{key}")
     if not dryrun:
         where.store.delete(keys)
-    verb = "would delete" if dryrun else "deleted"
-    click.echo(f"{verb} {len(keys)} object(s) from {url}")
+    click.echo(f"{'would delete' if dryrun else 'deleted'} {len(keys)} object(s) from {url}")
+
+
+def _abort_incomplete(where: Location, url: str, dryrun: bool) -> None:
+    from ferry.storage.base import AbortsUploads
+
+    store = where.store
+    if not isinstance(store, AbortsUploads):
+        raise ConfigError(f"{url} has no multipart uploads.", "Use an s3:// URL.")
+    found = store.list_incomplete_uploads(where.key)
+    bucket = url[5:].split("/", 1)[0]
+    for key, upload_id in found:
+        click.echo(f"{'(dryrun) ' if dryrun else ''}abort: s3://{bucket}/{key} ({upload_id})")
+    if not dryrun:
+        store.abort_incomplete_uploads(where.key)
+    verb = "would abort" if dryrun else "aborted"
+    click.echo(f"{verb} {len(found)} unfinished upload(s) below {url}")
 
 
 COMMANDS = (ls, cp, rm)

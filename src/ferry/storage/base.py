@@ -142,8 +142,15 @@ class Store(Protocol):
 class AbortsUploads(Protocol):
     """A store whose interrupted uploads leave invisible, billed parts (S3 multipart)."""
 
-    def abort_incomplete_uploads(self, prefix: str = "", since: datetime | None = None) -> int:
-        """Abort uploads begun under ``prefix`` (after ``since``) and never finished."""
+    def abort_incomplete_uploads(
+        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+    ) -> int:
+        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``; after
+        ``since``) and never finished; how many."""
+        ...
+
+    def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
+        """(key, upload id) of uploads begun under ``prefix`` and never finished."""
         ...
 
 

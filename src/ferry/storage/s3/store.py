@@ -272,14 +272,17 @@ class S3Store(BaseStore):
             ]
             raise MultiError(f"Deleting from {self.url}", failures)
 
-    def abort_incomplete_uploads(self, prefix: str = "", since: datetime | None = None) -> int:
-        """Abort multipart uploads begun under ``prefix`` (after ``since``, if given) and
-        never finished, as a killed process leaves them: invisible, but S3 bills their
-        parts. The count aborted."""
+    def abort_incomplete_uploads(
+        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+    ) -> int:
+        """Abort multipart uploads begun under ``prefix`` (of that key alone with
+        ``exact``; after ``since``, if given) and never finished, as a killed process
+        leaves them: invisible, but S3 bills their parts. The count aborted."""
+        full = self._full_prefix(prefix)
         uploads = [
             u
-            for u in self._boto.uploads(self._full_prefix(prefix))
-            if since is None or u.initiated >= since
+            for u in self._boto.uploads(full)
+            if (since is None or u.initiated >= since) and (not exact or u.key == full)
         ]
         for upload in uploads:
             self._boto.abort(upload.key, upload.upload_id)
