@@ -13,6 +13,7 @@ and never reach a user. Each class has its own ``exit_code`` for the command lin
     ├── AccessDeniedError (PermissionError)      6  the credentials may not do this
     ├── AlreadyExistsError (FileExistsError)     7  a create-only write met an existing object
     ├── EndpointError (ConnectionError)          8  the S3 endpoint could not be reached
+    │   └── InterruptedTransferError             8  one answer broke off mid-body
     ├── ThrottledError                           9  S3 kept throttling after every retry
     ├── EncryptionError                         10  SSE-C key missing, wrong or blocked
     ├── MultiError                              11  several parts of one operation failed
@@ -33,6 +34,7 @@ __all__ = [
     "EncryptionError",
     "EndpointError",
     "FerryError",
+    "InterruptedTransferError",
     "MultiError",
     "NotFoundError",
     "OfflineError",
@@ -102,6 +104,11 @@ class EndpointError(FerryError, ConnectionError):
     """The S3 endpoint could not be reached."""
 
     exit_code = 8
+
+
+class InterruptedTransferError(EndpointError):
+    """An answer broke off while its body streamed (cut short, connection reset): that
+    object failed, but the endpoint answers, so a sync goes on with the other files."""
 
 
 class ThrottledError(FerryError):

@@ -163,3 +163,9 @@ def test_unusual_keys_round_trip(store: Store) -> None:
     store.put(key, b"odd")
     assert store.get(key) == b"odd"
     assert [i.key for i in store.list("dir/")] == [key]
+
+
+@pytest.mark.parametrize("key", ["nul\x00key", "line\nbreak", "tab\there", "del\x7f"])
+def test_keys_with_control_characters_are_refused(store: Store, key: str) -> None:
+    with pytest.raises(ConfigError, match="control character"):
+        store.put(key, b"x")

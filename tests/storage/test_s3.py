@@ -404,3 +404,23 @@ def test_obstore_carries_the_sse_c_key_and_user_metadata(
     assert store.head("fast.txt").metadata == {"kind": "text"}
     with pytest.raises(EncryptionError):
         S3Store(f"s3://{bucket}", s3_options).get("fast.txt")  # written with the key
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["obstore", "boto3"])
+@pytest.mark.parametrize("key", ["data/truncated.bin", "data/reset.bin"])
+def test_a_body_broken_mid_stream_is_a_ferry_error_and_leaves_no_file(
+    fault_server: FaultServer, fast: bool, key: str, tmp_path: Path
+) -> None:
+    from ferry.errors import InterruptedTransferError
+
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(
+        endpoint_url=fault_server.url, region="us-east-1", max_attempts=1, fast=fast
+    )
+    store = S3Store("s3://flaky", options)
+    for action in (lambda: store.get(key), lambda: store.get_file(key, tmp_path / "out.bin")):
+        with pytest.raises(InterruptedTransferError) as caught:
+            action()
+        assert "broke while reading s3://flaky/" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    assert store.get("data/good-1.bin")  # the endpoint itself still answers

@@ -8,11 +8,11 @@ prints the port, and serves path-style requests. What it answers depends on the 
 - ``ssec-blocked``: a write that carries SSE-C headers gets 403 AccessDenied, as S3 does
   for buckets that block SSE-C (the default for new buckets since April 2026); other
   requests succeed.
-- ``flaky``: a listing of four 1,000-byte objects; ``good-1.bin`` and ``good-2.bin`` are
-  served whole, ``truncated.bin`` sends 400 bytes of its announced 1,000 and closes the
-  connection, ``reset.bin`` sends 400 bytes and resets the connection (RST).
-- ``gone``: a listing of ``FILES_IN_GONE`` objects; every other request has its
-  connection closed before any answer (the endpoint died in the middle of a sync).
+- ``flaky``: a listing of four 1,000-byte objects under ``data/``; ``good-1.bin`` and
+  ``good-2.bin`` are served whole, ``truncated.bin`` sends 400 bytes of its announced 1,000
+  and closes the connection, ``reset.bin`` sends 400 bytes and resets the connection (RST).
+- ``gone``: a listing of ``FILES_IN_GONE`` objects under ``data/``; every other request has
+  its connection closed before any answer (the endpoint died in the middle of a sync).
 
 Ranged GETs (``Range: bytes=a-b``) are answered with 206 and ``Content-Range``.
 ``GET /__requests__`` returns how many requests it has answered.
@@ -37,7 +37,7 @@ ERROR = (
     "<Error><Code>{code}</Code><Message>{msg}</Message></Error>"
 )
 SIZE = 1000
-FLAKY = ("good-1.bin", "good-2.bin", "reset.bin", "truncated.bin")
+FLAKY = ("data/good-1.bin", "data/good-2.bin", "data/reset.bin", "data/truncated.bin")
 FILES_IN_GONE = 40
 ETAG = '"d41d8cd98f00b204e9800998ecf8427e"'
 
@@ -92,7 +92,11 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, b"", {"ETag": ETAG})
 
     def _objects(self, bucket: str, key: str, query: dict[str, list[str]]) -> None:
-        keys = list(FLAKY) if bucket == "flaky" else [f"f{i:03}.bin" for i in range(FILES_IN_GONE)]
+        keys = (
+            list(FLAKY)
+            if bucket == "flaky"
+            else [f"data/f{i:03}.bin" for i in range(FILES_IN_GONE)]
+        )
         if not key and self.command == "GET":  # a listing
             prefix = query.get("prefix", [""])[0]
             return self._send(200, listing(bucket, keys, prefix), {"Content-Type": "text/xml"})
@@ -104,12 +108,12 @@ class Handler(BaseHTTPRequestHandler):
         start, end = self._range(len(body))
         headers = {"ETag": ETAG, "Last-Modified": "Sun, 01 Nov 2026 00:00:00 GMT"}
         status = 200
-        if (start, end) != (0, len(body) - 1):
+        if self.headers.get("Range"):  # as S3: any ranged GET answers 206
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
         part = body[start : end + 1]
-        if key in {"truncated.bin", "reset.bin"} and self.command == "GET":
-            return self._cut(status, headers, part, reset=key == "reset.bin")
+        if key in {"data/truncated.bin", "data/reset.bin"} and self.command == "GET":
+            return self._cut(status, headers, part, reset=key == "data/reset.bin")
         self._send(status, part, headers)
 
     def _range(self, size: int) -> tuple[int, int]:
@@ -133,9 +137,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drop(self, *, reset: bool) -> None:
         if reset:  # SO_LINGER 0: close() sends RST instead of FIN
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
 

@@ -217,14 +217,26 @@ class BaseStore(ABC):
         return f"{type(self).__name__}({self.url!r})"
 
 
+_CONTROL = frozenset(chr(c) for c in (*range(32), 127))
+
+
 def check_key(key: str) -> str:
-    """Return ``key`` if it is a safe relative key, else raise ``ConfigError``."""
+    """Return ``key`` if it is a safe relative key, else raise ``ConfigError``.
+
+    A key has no empty, ``.`` or ``..`` parts, no backslash, and no control character
+    (NUL, newline, ...): every key ferry writes can be a file name on any disk.
+    """
     parts = key.split("/")
     if not key or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         raise ConfigError(
             f"Key {key!r} is not a valid relative key.",
             "Use a '/'-separated path with no empty, '.' or '..' parts (no leading, trailing "
             "or doubled '/').",
+        )
+    if not _CONTROL.isdisjoint(key):
+        raise ConfigError(
+            f"Key {key!r} contains a control character (NUL, newline, tab, ...).",
+            "Use printable characters only; such keys cannot be file names.",
         )
     return key
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ferry.errors import FerryError, MultiError
+from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
@@ -91,30 +91,69 @@ def apply(
             state.save()
             last_save = time.monotonic()
 
+    halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
         if action.kind == "upload":
-            calls[action.path] = partial(_upload, store, folder, action.path, local[action.path])
+            call = partial(_upload, store, folder, action.path, local[action.path])
         else:
-            calls[action.path] = partial(_download, store, folder, action.path)
+            call = partial(_download, store, folder, action.path)
+        calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
         group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
-        _, failures = run_collect(group, limit, on_done=done, stop=stop)
-        report.errors += [(name, str(error)) for name, error in failures]
+        _, failures = run_collect(group, limit, on_done=done, stop=halt)
+        report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
-    if not report.stopped:
+    if not halt.is_set():
         _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
         state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
         report.skipped += 1
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
     report.pending += [(a.path, a.reason) for a in plan.of("pending")]
-    state.in_progress = False
+    state.in_progress = halt.lost is not None  # a rerun checks for uploads left behind
     state.save()
     report.seconds = time.perf_counter() - started
+    if halt.lost is not None:
+        raise halt.lost_error(report, len(plan.transfers))
     return report
+
+
+def _lost(error: BaseException) -> bool:
+    """The endpoint itself is lost (not one answer cut short)."""
+    return isinstance(error, EndpointError) and not isinstance(error, InterruptedTransferError)
+
+
+class _Halt:
+    """Whether the transfers should stop: the caller asked, or the endpoint was lost. An
+    endpoint that fails after every retry will fail the next file too: the first such
+    failure stops the rest, and is reported once (not once per file)."""
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self._stop = stop
+        self.lost: EndpointError | None = None
+
+    def is_set(self) -> bool:
+        return self.lost is not None or (self._stop is not None and self._stop.is_set())
+
+    def watch(self, call: Callable[[], ObjectInfo]) -> ObjectInfo:
+        try:
+            return call()
+        except EndpointError as exc:
+            if _lost(exc):
+                self.lost = self.lost or exc
+            raise
+
+    def lost_error(self, report: Report, planned: int) -> EndpointError:
+        assert self.lost is not None
+        moved = report.uploaded + report.downloaded
+        return EndpointError(
+            f"{self.lost.problem} {planned - moved} of {planned} file(s) of mapping "
+            f"{report.mapping!r} were not transferred ({moved} were, and are recorded).",
+            self.lost.fix,
+        )
 
 
 def _count(report: Report, action: Action) -> None:
@@ -146,6 +185,8 @@ def _local_errors(call: Callable[[], ObjectInfo], path: str) -> ObjectInfo:
     that file's error instead of stopping the whole sync."""
     try:
         return call()
+    except FerryError:
+        raise  # already says what happened (an S3 error, a broken connection)
     except OSError as exc:
         raise FerryError(
             f"{path}: {exc.strerror or exc}.", "Check the local file and run the sync again."

@@ -209,7 +209,9 @@ def run_mapping(
     state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json", origin)
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
-    remote = scan_remote(store, local.files, state, workers)
+    scanned = scan_remote(store, local.files, state, workers)
+    remote = scanned.files
+    report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
     for path in set(state.synced) - set(local.files) - set(remote):
         del state.synced[path]  # gone from both sides: nothing left to remember
     the_plan = plan(

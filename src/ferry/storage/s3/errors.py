@@ -29,6 +29,7 @@ from ferry.errors import (
     EncryptionError,
     EndpointError,
     FerryError,
+    InterruptedTransferError,
     NotFoundError,
     ThrottledError,
 )
@@ -85,9 +86,17 @@ def translating(
 def guard(
     chunks: Iterator[T], ctx: Context, translate: Callable[[Exception, Context], FerryError]
 ) -> Iterator[T]:
-    """``chunks``, with an error raised mid-stream translated like any other."""
-    with translating(ctx, translate):
+    """``chunks``, with an error raised mid-stream translated like any other; a broken
+    connection there is an :class:`InterruptedTransferError` (the endpoint did answer)."""
+    try:
         yield from chunks
+    except FerryError:
+        raise
+    except Exception as exc:
+        error = translate(exc, ctx)
+        if type(error) is EndpointError:
+            error = InterruptedTransferError(error.problem, error.fix)
+        raise error from exc
 
 
 # -- boto3 ------------------------------------------------------------------------------
