@@ -332,17 +332,18 @@ def test_uploads_write_archive_then_record_then_latest(models: ModelStore) -> No
 
 def test_two_uploads_never_claim_one_id(models: ModelStore) -> None:
     """The record is written create-only: a racing upload of the same id loses cleanly."""
-    models.upload("churn", "v1", model=1)
-    store = models.store
+    models.upload("churn", "v1", model=1, extra_metadata={"first": True})
+    # Only the record may stop the second upload (its archive key could differ in time).
+    models.store.delete([k for k in all_keys(models) if k.endswith(".tar.gz")])
 
     class Racing(RecordingStore):
-        def exists(self, key: str) -> bool:  # the other upload had not finished yet
+        def exists(self, key: str) -> bool:  # the first upload had not finished yet
             return False
 
     with pytest.raises(ModelExistsException):
-        ModelStore(store=Racing(store)).upload("churn", "v1", model=2)
-    assert models.load("churn", "v1") == 1
-    assert len([k for k in all_keys(models) if k.endswith(".tar.gz")]) == 1
+        ModelStore(store=Racing(models.store)).upload("churn", "v1", model=2)
+    assert models.get_model_info("churn", "v1")["extra"] == {"first": True}
+    assert not [k for k in all_keys(models) if k.endswith(".tar.gz")]  # its archive is gone
 
 
 def test_stores_opened_by_url_are_the_same_store(tmp_path: Path) -> None:
@@ -448,3 +449,34 @@ def test_s3_environment_variables_fill_in_as_in_modelstore(
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.url)
     store = ModelStore.from_aws_s3(region="us-east-1")
     assert store.store.url == f"s3://{bucket}/team"
+
+
+def test_s3_uploads_are_intelligent_tiering_and_sse_c_encrypted(
+    s3_server: LocalS3Server, bucket: str, dev_credentials: None
+) -> None:
+    import base64
+
+    import boto3
+
+    from ferry.errors import EncryptionError
+
+    key = base64.b64encode(bytes(range(32))).decode()
+    where = {"region": "us-east-1", "endpoint_url": s3_server.url}
+    store = ModelStore.from_aws_s3(bucket, root_prefix="team", sse_c_key=key, **where)
+    meta = store.upload("churn", "v1", model=forest())
+    assert store.load("churn", "v1").n_estimators == 5
+    client = boto3.client("s3", region_name="us-east-1", endpoint_url=s3_server.url)
+    sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": bytes(range(32))}
+    head = client.head_object(Bucket=bucket, Key=meta["storage"]["prefix"], **sse_c)
+    assert head["StorageClass"] == "INTELLIGENT_TIERING"
+    assert meta["storage"] == {
+        "type": "aws:s3",
+        "root": None,
+        "path": None,
+        "bucket": bucket,
+        "prefix": meta["storage"]["prefix"],
+        "container": None,
+    }
+    assert meta["storage"]["prefix"].startswith("team/operatorai-model-store/churn/")
+    with pytest.raises(EncryptionError):
+        ModelStore.from_aws_s3(bucket, root_prefix="team", **where).load("churn", "v1")

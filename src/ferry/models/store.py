@@ -121,7 +121,7 @@ class ModelStore(StatesMixin):
             if not create_directory:
                 raise NotFoundError(
                     f"Model store folder {root} does not exist.",
-                    "Create it, or pass create_directory=True.",
+                    "Create it (mkdir), or pass create_directory=True.",
                 )
             root.mkdir(parents=True)
         if not root.is_dir():

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
-
 from modelstore import ModelStore
 from modelstore.utils.exceptions import ModelDeletedException
 
@@ -55,7 +55,7 @@ def main() -> None:
                 "info": store.get_model_info("churn", model_id),
                 "domain": store.get_domain("churn"),
                 "files": files(target),
-                "extras": open(os.path.join(target, "extras", "notes.txt")).read(),
+                "extras": Path(target, "extras", "notes.txt").read_text(),
                 "predictions": store.load("churn", model_id).predict(grid).tolist(),
                 "deleted_error": deleted_error,
             }

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
-
 from modelstore import ModelStore
+from sklearn.ensemble import RandomForestClassifier
 
 
 def open_store(backend: str, root: str) -> ModelStore:
