@@ -9,20 +9,30 @@ upload time to the microsecond, which orders uploads made within the same second
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import pickle
 import platform
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 from ferry.errors import ConfigError
 
-__all__ = ["COMPATIBLE_WITH", "dumps", "full_shape", "git_meta", "new_record", "plain", "sort_key"]
+__all__ = [
+    "COMPATIBLE_WITH",
+    "dumps",
+    "full_shape",
+    "git_meta",
+    "new_record",
+    "plain",
+    "sort_key",
+    "start_git_meta",
+]
 
 COMPATIBLE_WITH = "0.0.81"  # the modelstore version whose layout and records ferry writes
 _CREATED = "%Y/%m/%d/%H:%M:%S"
@@ -36,6 +46,7 @@ def new_record(
     dependencies: tuple[str, ...],
     extra: Mapping[str, Any] | None,
     now: datetime,
+    git: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """A record as modelstore writes it (fields that would be ``None`` left out)."""
     from ferry import __version__
@@ -45,7 +56,7 @@ def new_record(
         "user": _user(),
         "created": now.astimezone().strftime(_CREATED),
         "dependencies": _versions(dependencies),
-        "git": git_meta(),
+        "git": git,
     }
     record = {
         "model": _drop_none(model),
@@ -197,6 +208,7 @@ def _versions(modules: tuple[str, ...]) -> dict[str, str]:
     return versions
 
 
+@functools.cache  # what is installed does not change while a program runs (usually)
 def _version(module: str) -> str | None:
     if module == "pickle":
         return str(getattr(pickle, "format_version", ""))
@@ -213,15 +225,25 @@ def _version(module: str) -> str | None:
 
 
 def git_meta() -> dict[str, Any] | None:
-    """modelstore's git block: repository, sha, local changes, branch; None outside a repo.
+    """modelstore's git block: repository, sha, local changes, branch; None outside a repo."""
+    return start_git_meta()()
 
-    Two ``git`` processes run side by side (modelstore needs GitPython for this).
+
+def start_git_meta() -> Callable[[], dict[str, Any] | None]:
+    """Start reading the git block; the function returned waits for it.
+
+    Two ``git`` processes run while the caller saves the model (modelstore needs GitPython
+    for this, and waits for it). Call the function on every path, so they are reaped.
     """
     processes = [
         _start(["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"]),
         _start(["git", "config", "--get", "remote.origin.url"]),
     ]
-    (out, status), (url, _) = [_finish(p) for p in processes]
+    return functools.cache(lambda: _git_block(*[_finish(p) for p in processes]))
+
+
+def _git_block(status_out: tuple[str, int], remote_out: tuple[str, int]) -> dict[str, Any] | None:
+    (out, status), (url, _) = status_out, remote_out
     lines = out.splitlines()
     heads = dict(line[2:].split(" ", 1) for line in lines if line.startswith("# ") and " " in line)
     sha, branch = heads.get("branch.oid", ""), heads.get("branch.head", "")

@@ -15,6 +15,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,14 @@ from ferry.models.exceptions import (
     ModelNotFoundException,
 )
 from ferry.models.flavours import Flavour, detect, flavour_named, save
-from ferry.models.metadata import dataset, dumps, full_shape, new_record, plain_mapping
+from ferry.models.metadata import (
+    dataset,
+    dumps,
+    full_shape,
+    new_record,
+    plain_mapping,
+    start_git_meta,
+)
 from ferry.models.records import Records
 from ferry.models.states import StatesMixin, ask
 from ferry.storage import Store, open_store
@@ -249,55 +257,41 @@ class ModelStore(StatesMixin):
         flavour = detect(model)
         if chosen and self.model_exists(domain, model_id):
             raise ModelExistsException(domain, model_id)
-        record = self._upload(
-            domain,
-            model_id,
-            flavour,
-            model,
-            extras_list,
-            extra,
-            {"optimizer": optimizer},
-            dataset(X_train, y_train),
-        )
+        data = dataset(X_train, y_train)
+        job = _Upload(domain, model_id, flavour, model, extras_list, extra, optimizer, data)
+        record = self._upload(job)
         if chosen:  # a deleted model's id is in use again (as modelstore does)
             self.store.delete([layout.version_key(domain, model_id, layout.DELETED)])
         return full_shape(record)
 
-    def _upload(
-        self,
-        domain: str,
-        model_id: str,
-        flavour: Flavour,
-        model: Any,
-        extras: list[Path],
-        extra: dict[str, Any] | None,
-        options: Mapping[str, Any],
-        data: dict[str, Any] | None,
+    def _upload(self, job: _Upload) -> dict[str, Any]:
+        git = start_git_meta()  # runs while the model is saved
+        try:
+            return self._save_and_commit(job, git)
+        finally:
+            git()  # waits for git even if saving failed
+
+    def _save_and_commit(
+        self, job: _Upload, git: Callable[[], dict[str, Any] | None]
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
-        archive_key = layout.archive_key(domain, model_id, now.astimezone())
+        archive_key = layout.archive_key(job.domain, job.model_id, now.astimezone())
         with tempfile.TemporaryDirectory(prefix="ferry-model-") as tmp:
             files, archive = Path(tmp) / "files", Path(tmp) / layout.ARCHIVE
             files.mkdir()
-            model_type = {"library": flavour.library, "type": _type_name(flavour, model)}
             info = files / "model-info.json"
-            info.write_bytes(dumps({k: v for k, v in model_type.items() if v is not None}))
-            saved = save(flavour, model, files, options)
-            pack(archive, [info, *saved], extras, self.compresslevel)
+            info.write_bytes(dumps(job.model_type))
+            saved = save(job.flavour, job.model, files, job.options)
+            pack(archive, [info, *saved], job.extras, self.compresslevel)
             record = new_record(
-                model={
-                    "domain": domain,
-                    "model_id": model_id,
-                    "model_type": {k: v for k, v in model_type.items() if v is not None},
-                    "parameters": plain_mapping(flavour.params(model, options), "parameters"),
-                    "data": data,
-                },
+                model=job.model_record(),
                 storage=self._location(archive_key),
-                dependencies=flavour.dependencies,
-                extra=extra,
+                dependencies=job.flavour.dependencies,
+                extra=job.extra,
                 now=now,
+                git=git(),
             )
-            self._commit(domain, model_id, archive_key, archive, record)
+            self._commit(job.domain, job.model_id, archive_key, archive, record)
         return record
 
     def _commit(
@@ -427,8 +421,42 @@ class ModelStore(StatesMixin):
         self.store.delete([*in_states, self.records.archive_key(record)])
 
 
-def _type_name(flavour: Flavour, model: Any) -> str | None:
-    return None if flavour.library == "model_file" else type(model).__name__
+@dataclass(frozen=True)
+class _Upload:
+    """What one upload stores."""
+
+    domain: str
+    model_id: str
+    flavour: Flavour
+    model: Any
+    extras: list[Path]
+    extra: dict[str, Any] | None
+    optimizer: Any
+    data: dict[str, Any] | None
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return {"optimizer": self.optimizer}
+
+    @property
+    def model_type(self) -> dict[str, Any]:
+        """modelstore's ``ModelType`` (a file saved beforehand has no type name)."""
+        if self.flavour.library == "model_file":
+            return {"library": "model_file"}
+        return {"library": self.flavour.library, "type": type(self.model).__name__}
+
+    def model_record(self) -> dict[str, Any]:
+        try:
+            params = plain_mapping(self.flavour.params(self.model, self.options), "parameters")
+        except ConfigError:  # parameters are a courtesy: never fail an upload over them
+            params = {}
+        return {
+            "domain": self.domain,
+            "model_id": self.model_id,
+            "model_type": self.model_type,
+            "parameters": params,
+            "data": self.data,
+        }
 
 
 def _new_id() -> str:
