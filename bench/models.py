@@ -29,7 +29,7 @@ from ferry.devserver import LocalS3Server, ensure_tool
 WORKLOAD = Path(__file__).resolve().parent / "_models_workload.py"
 # The same venv as tests/models/test_modelstore_compat.py (keep the two lists equal, or
 # each would reinstall it for the other).
-MODELSTORE = ("modelstore==0.0.81", "numpy<2", "scikit-learn", "boto3")
+MODELSTORE = ("modelstore==0.0.81", "numpy<2", "setuptools<81", "scikit-learn", "boto3")
 
 
 def import_time(python: Path, module: str) -> float:

@@ -25,9 +25,10 @@ SCRIPTS = Path(__file__).parent / "modelstore_scripts"
 MODELSTORE = (
     "modelstore==0.0.81",
     "numpy<2",  # modelstore 0.0.81 uses np.float_, gone in numpy 2
+    "setuptools<81",  # and pkg_resources (not in Python 3.12's venvs, gone in setuptools 81)
     "scikit-learn",
     "boto3",
-)
+)  # the same list as bench/models.py's (or each would reinstall the venv for the other)
 GRID = np.linspace(-2, 2, 40).reshape(10, 4)
 
 
