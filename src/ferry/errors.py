@@ -16,6 +16,7 @@ and never reach a user. Each class has its own ``exit_code`` for the command lin
     │   └── InterruptedTransferError             8  one answer broke off mid-body
     ├── ThrottledError                           9  S3 kept throttling after every retry
     ├── EncryptionError                         10  SSE-C key missing, wrong or blocked
+    │   └── NotEncryptedError                   10  a key was given; the object has none
     ├── MultiError                              11  several parts of one operation failed
     ├── OfflineError                            12  offline and the object is not cached
     └── RubiconException                        13  experiment tracking (rubicon-ml's name)
@@ -36,6 +37,7 @@ __all__ = [
     "FerryError",
     "InterruptedTransferError",
     "MultiError",
+    "NotEncryptedError",
     "NotFoundError",
     "OfflineError",
     "RubiconException",
@@ -121,6 +123,10 @@ class EncryptionError(FerryError):
     """An SSE-C problem: key missing, wrong key, or SSE-C blocked by the bucket."""
 
     exit_code = 10
+
+
+class NotEncryptedError(EncryptionError):
+    """An SSE-C key was given for an object stored without SSE-C (a sync re-encrypts it)."""
 
 
 class OfflineError(FerryError):

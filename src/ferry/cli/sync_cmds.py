@@ -198,12 +198,33 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool) -> None:
                 + f" ({outcome.report.direction})"
             )
         _show_pending(outcome)
+        _show_encryption(outcome)
         for path, message in outcome.report.errors:
             click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
         for path, reason in outcome.report.unresolved:
             click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
     if not dry_run:
         _table(outcomes)
+
+
+def _show_encryption(outcome: Any) -> None:
+    report, name = outcome.report, outcome.mapping.name
+    if report.encrypted:
+        click.echo(
+            f"{name}: {report.encrypted} object(s) rewritten with your SSE-C key "
+            "(server-side, nothing uploaded again)",
+            err=True,
+        )
+    if report.not_encrypted:
+        why = (
+            "pull-only data is read, never rewritten"
+            if outcome.mapping.direction == "pull"
+            else "a push of this mapping rewrites them"
+        )
+        click.echo(
+            f"{name}: {report.not_encrypted} object(s) not encrypted with your SSE-C key; {why}",
+            err=True,
+        )
 
 
 def _show_pending(outcome: Any) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "BaseStore",
     "ChecksBucket",
     "Concurrent",
+    "Encrypted",
     "Listing",
     "ObjectInfo",
     "PutMode",
@@ -170,6 +171,24 @@ class Concurrent(Protocol):
     @property
     def concurrency(self) -> int:
         """Requests worth keeping in flight."""
+        ...
+
+
+@runtime_checkable
+class Encrypted(Store, Protocol):
+    """A store that may write with a customer key (SSE-C) and can rewrite objects with it."""
+
+    @property
+    def encryption_id(self) -> str:
+        """A fingerprint of the key objects are written with, ``""`` for none."""
+        ...
+
+    def encrypt(self, key: str) -> ObjectInfo:
+        """Rewrite an object stored without the key with it, server-side."""
+        ...
+
+    def without_encryption(self) -> Store:
+        """The same store without the key: reads objects stored without SSE-C."""
         ...
 
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
-from ferry.storage.base import ObjectInfo, Store
+from ferry.storage.base import Encrypted, ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
@@ -28,6 +28,7 @@ __all__ = ["Report", "apply"]
 _SAVE_EVERY = 5.0  # seconds
 LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
 LARGE_WORKERS = 2
+_COPY_MAX = 5 * 1024**3  # S3's limit for a single-request copy
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Report:
     errors: list[tuple[str, str]] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
     pending: list[tuple[str, str]] = field(default_factory=list)
+    encrypted: int = 0  # objects rewritten server-side with the SSE-C key
+    not_encrypted: int = 0  # objects left stored without the configured SSE-C key
     aborted_uploads: int = 0
     seconds: float = 0.0
     stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
@@ -79,11 +82,14 @@ def apply(
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
 
+    key_id = store.encryption_id if isinstance(store, Encrypted) else ""
+
     def done(path: str, info: ObjectInfo) -> None:
         """Record a finished transfer at once, so a state saved mid-way includes it."""
         nonlocal last_save
         action = by_path[path]
-        _record(state, folder, path, action, info, local)
+        sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
+        _record(state, folder, path, action, info, local, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -94,11 +100,7 @@ def apply(
     halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        if action.kind == "upload":
-            call = partial(_upload, store, folder, action.path, local[action.path])
-        else:
-            call = partial(_download, store, folder, action.path)
-        calls[action.path] = partial(halt.watch, call)
+        calls[action.path] = partial(halt.watch, _transfer(action, store, folder, local, remote))
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
@@ -109,8 +111,11 @@ def apply(
     if not halt.is_set():
         _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
-        state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
+        there = remote[action.path]
+        sse = "" if there.encrypted is False else key_id
+        state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
         report.skipped += 1
+        report.not_encrypted += there.encrypted is False
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
     report.pending += [(a.path, a.reason) for a in plan.of("pending")]
     state.in_progress = halt.lost is not None  # a rerun checks for uploads left behind
@@ -156,7 +161,35 @@ class _Halt:
         )
 
 
+def _transfer(
+    action: Action,
+    store: Store,
+    folder: Path,
+    local: dict[str, LocalFile],
+    remote: dict[str, RemoteFile],
+) -> Callable[[], ObjectInfo]:
+    """The call that carries out one transfer action."""
+    if action.kind == "upload":
+        return partial(_upload, store, folder, action.path, local[action.path])
+    if action.kind == "encrypt":
+        return partial(_encrypt, store, folder, action.path, local[action.path])
+    if remote[action.path].encrypted is False and isinstance(store, Encrypted):
+        store = store.without_encryption()  # stored without SSE-C: read it without the key
+    return partial(_download, store, folder, action.path)
+
+
+def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
+    """Rewrite the object with the key server-side; past S3's 5 GiB copy limit, upload
+    the identical local file instead."""
+    if isinstance(store, Encrypted) and file.size <= _COPY_MAX:
+        return store.encrypt(path)
+    return _upload(store, folder, path, file)
+
+
 def _count(report: Report, action: Action) -> None:
+    if action.kind == "encrypt":
+        report.encrypted += 1
+        return
     if action.kind == "upload":
         report.uploaded += 1
         report.uploaded_bytes += action.size
@@ -210,14 +243,15 @@ def _record(
     action: Action,
     outcome: ObjectInfo,
     local: dict[str, LocalFile],
+    sse: str,
 ) -> None:
-    if action.kind == "upload":
-        state.synced[path] = Synced(local[path].checksum, outcome.etag)
+    if action.kind in ("upload", "encrypt"):
+        state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
         return
     target = folder / path
     digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
     state.hashes[path] = (identity(target.stat()), digest)
-    state.synced[path] = Synced(digest, outcome.etag)
+    state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
 def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:

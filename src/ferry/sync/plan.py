@@ -11,6 +11,9 @@ from "new there": a path the state knows but one side lacks was deleted on that 
 - ``push`` / ``pull`` on a two-way mapping do the half of ``both`` that goes one way: the
   other half is ``pending`` (a new local file on pull is kept, waiting to be pushed; a
   remote object the state has never seen is never deleted by push).
+- With an SSE-C key configured, an object stored without it (``encrypted=False``) that is
+  otherwise identical is ``encrypt``-ed (rewritten server-side with the key) wherever the
+  plan may write the bucket; elsewhere it stays, and is reported as not encrypted.
 - With ``mirror=True`` (a one-way mapping, in its own direction: a pull-only dataset)
   ``push`` / ``pull`` make the destination equal to the source, deletes included. Deleting
   a path the state has never seen still needs the user's confirmation (see ``sync.run``).
@@ -25,13 +28,24 @@ from typing import Literal
 
 __all__ = ["Action", "LocalFile", "Plan", "RemoteFile", "Synced", "plan"]
 
-Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict", "skip", "pending"]
+Kind = Literal[
+    "upload",
+    "download",
+    "delete-remote",
+    "delete-local",
+    "encrypt",
+    "conflict",
+    "skip",
+    "pending",
+]
 # The kinds each one-way half of a two-way sync may carry out.
 _HALF: dict[str, frozenset[str]] = {
-    "push": frozenset({"upload", "delete-remote", "skip", "conflict"}),
+    "push": frozenset({"upload", "delete-remote", "encrypt", "skip", "conflict"}),
     "pull": frozenset({"download", "delete-local", "skip", "conflict"}),
 }
+NOT_ENCRYPTED = "not encrypted with your SSE-C key"
 _WAITING = {
+    "encrypt": f"{NOT_ENCRYPTED}, waiting to be pushed",
     "upload": "waiting to be pushed",
     "delete-remote": "deleted here, waiting to be pushed",
     "download": "waiting to be pulled",
@@ -52,6 +66,7 @@ class RemoteFile:
     mtime: datetime
     etag: str
     checksum: str | None = None  # ferry's recorded checksum, when known (HEAD on first contact)
+    encrypted: bool | None = None  # with the configured SSE-C key; None: no key, or unknown
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Synced:
 
     checksum: str
     etag: str
+    sse: str | None = None  # fingerprint of the SSE-C key it was written with; "" for none
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,7 @@ class Plan:
 
     @property
     def transfers(self) -> list[Action]:
-        return self.of("upload", "download")
+        return self.of("upload", "download", "encrypt")
 
     @property
     def conflicts(self) -> list[Action]:
@@ -109,6 +125,16 @@ def plan(
     return result
 
 
+def _identical(path: str, there: RemoteFile, may_write: bool) -> Action:
+    """Same content on both sides; one stored without the configured key is rewritten
+    with it where the plan may write the bucket."""
+    if there.encrypted is False:
+        if may_write:
+            return Action(path, "encrypt", NOT_ENCRYPTED, there.size)
+        return Action(path, "skip", f"identical; {NOT_ENCRYPTED}")
+    return Action(path, "skip", "identical")
+
+
 def _same(here: LocalFile, there: RemoteFile, last: Synced | None) -> bool:
     """Whether the two hold the same content, as far as can be known without reading."""
     if here.size != there.size:
@@ -122,7 +148,7 @@ def _mirror(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, direction: str
 ) -> Action:
     if here is not None and there is not None and _same(here, there, last):
-        return Action(path, "skip", "identical")
+        return _identical(path, there, direction == "push")
     if direction == "push":
         if here is None:
             return Action(path, "delete-remote", "not in the local folder")
@@ -143,7 +169,7 @@ def _both(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, rule: str
 ) -> Action:
     if here is not None and there is not None and _same(here, there, last):
-        return Action(path, "skip", "identical")
+        return _identical(path, there, True)
     local_changed = here is not None and (last is None or here.checksum != last.checksum)
     remote_changed = there is not None and (last is None or there.etag != last.etag)
     if there is None:

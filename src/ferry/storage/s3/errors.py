@@ -30,6 +30,7 @@ from ferry.errors import (
     EndpointError,
     FerryError,
     InterruptedTransferError,
+    NotEncryptedError,
     NotFoundError,
     ThrottledError,
 )
@@ -262,10 +263,6 @@ def _sse_c_error(code: str, message: str, status: int, ctx: Context) -> Encrypti
             "without a key (unset FERRY_SSE_C_KEY / sse_c_key_file).",
         )
     return None
-
-
-class NotEncryptedError(EncryptionError):
-    """An SSE-C key was given for an object stored without SSE-C (sync re-encrypts these)."""
 
 
 def _access_denied(ctx: Context) -> AccessDeniedError:

@@ -91,6 +91,11 @@ class S3Store(BaseStore):
     def concurrency(self) -> int:
         return self.options.concurrency
 
+    @property
+    def encryption_id(self) -> str:
+        """A fingerprint of the SSE-C key (never the key), ``""`` without one."""
+        return self.options.sse_c.fingerprint() if self.options.sse_c else ""
+
     def _full(self, key: str) -> str:
         check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
