@@ -19,7 +19,8 @@ and never reach a user. Each class has its own ``exit_code`` for the command lin
     │   └── NotEncryptedError                   10  a key was given; the object has none
     ├── MultiError                              11  several parts of one operation failed
     ├── OfflineError                            12  offline and the object is not cached
-    └── RubiconException                        13  experiment tracking (rubicon-ml's name)
+    ├── RubiconException                        13  experiment tracking (rubicon-ml's name)
+    └── LocalFileError (OSError)                16  a local file could not be read or written
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "EndpointError",
     "FerryError",
     "InterruptedTransferError",
+    "LocalFileError",
     "MultiError",
     "NotEncryptedError",
     "NotFoundError",
@@ -164,3 +166,9 @@ class RubiconException(FerryError):
     """
 
     exit_code = 13
+
+
+class LocalFileError(FerryError, OSError):
+    """A local file could not be read or written (disk full, I/O error, read-only disk)."""
+
+    exit_code = 16

@@ -18,12 +18,19 @@ from __future__ import annotations
 import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from ferry.errors import ConfigError
+from ferry.errors import (
+    AccessDeniedError,
+    ConfigError,
+    FerryError,
+    LocalFileError,
+    NotFoundError,
+)
 
 __all__ = [
     "AbortsUploads",
@@ -36,8 +43,10 @@ __all__ = [
     "PutMode",
     "Store",
     "StoredObject",
+    "check_data",
     "check_key",
     "join_key",
+    "local_errors",
 ]
 
 PutMode = Literal["overwrite", "create"]
@@ -245,6 +254,10 @@ def check_key(key: str) -> str:
     A key has no empty, ``.`` or ``..`` parts, no backslash, and no control character
     (NUL, newline, ...): every key ferry writes can be a file name on any disk.
     """
+    if not isinstance(key, str):
+        raise ConfigError(
+            f"Key {key!r} is a {type(key).__name__}, not a str.", "Pass the key as a string."
+        )
     parts = key.split("/")
     if not key or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         raise ConfigError(
@@ -263,3 +276,48 @@ def check_key(key: str) -> str:
 def join_key(*parts: str) -> str:
     """Join key parts with ``/``, ignoring empty ones."""
     return posixpath.join(*[p.strip("/") for p in parts if p.strip("/")]) if parts else ""
+
+
+def check_data(data: object) -> bytes:
+    """``data`` as bytes, or a ``ConfigError`` saying what to pass instead."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    hint = (
+        "Encode text first: data.encode()"
+        if isinstance(data, str)
+        else ("Pass bytes (to store any Python object, use ferry.objects.s3store).")
+    )
+    raise ConfigError(f"Data to store is a {type(data).__name__}, not bytes.", hint)
+
+
+@contextmanager
+def local_errors(path: Path | str, doing: str) -> Iterator[None]:
+    """Turn an ``OSError`` about the local file ``path`` into the ferry error that says
+    what is wrong with it (``doing``: "read", "write")."""
+    try:
+        yield
+    except FerryError:
+        raise
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"No local file {path}.", "Check the path.") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            f"{path} is a folder, not a file.", "Give a file (folders go with -r)."
+        ) from exc
+    except (NotADirectoryError, FileExistsError) as exc:
+        raise ConfigError(
+            f"Cannot {doing} {path}: a part of that path is a file, not a folder.",
+            "Choose a path whose folders are folders.",
+        ) from exc
+    except PermissionError as exc:
+        raise AccessDeniedError(
+            f"Permission denied: ferry may not {doing} {path}.",
+            "Check the permissions of the file and of its folders.",
+        ) from exc
+    except OSError as exc:
+        raise LocalFileError(
+            f"Could not {doing} {path}: {exc.strerror or exc}.",
+            "Check the disk (free space, read-only, health) and the path.",
+        ) from exc

@@ -20,11 +20,18 @@ from typing import IO
 from ferry.errors import (
     AccessDeniedError,
     AlreadyExistsError,
-    ConfigError,
     FerryError,
     NotFoundError,
 )
-from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.base import (
+    BaseStore,
+    ObjectInfo,
+    PutMode,
+    StoredObject,
+    check_data,
+    check_key,
+    local_errors,
+)
 
 __all__ = ["LocalStore", "temp_path", "write_atomically"]
 
@@ -72,6 +79,12 @@ def write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def _reading(handle: IO[bytes], path: Path) -> Iterator[bytes]:
+    """The file's chunks, a failed read of it translated (not blamed on the store)."""
+    with local_errors(path, "read"):
+        yield from copy_chunks(handle)
 
 
 def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -157,12 +170,11 @@ class LocalStore(BaseStore):
     def get_file(self, key: str, path: Path) -> ObjectInfo:
         source = self._path(key)
         try:
-            with open(source, "rb") as handle:
-                write_atomically(Path(path), copy_chunks(handle))
+            handle = open(source, "rb")  # noqa: SIM115 - closed below
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            if not source.is_file():
-                raise self._missing(key) from None
-            raise
+            raise self._missing(key) from None
+        with handle, local_errors(path, "write"):
+            write_atomically(Path(path), copy_chunks(handle))
         return self.head(key)
 
     def put(
@@ -173,7 +185,7 @@ class LocalStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        return self._write(key, [bytes(data)], mode, metadata)
+        return self._write(key, [check_data(data)], mode, metadata)
 
     def put_file(
         self,
@@ -183,11 +195,10 @@ class LocalStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        try:
-            with open(path, "rb") as handle:
-                return self._write(key, copy_chunks(handle), mode, metadata)
-        except IsADirectoryError:
-            raise ConfigError(f"{path} is a folder.", "Give a file, or copy with -r.") from None
+        with local_errors(path, "read"):
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        with handle:
+            return self._write(key, _reading(handle, path), mode, metadata)
 
     def _write(
         self,

@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ferry.errors import AlreadyExistsError, NotFoundError
-from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.base import (
+    BaseStore,
+    ObjectInfo,
+    PutMode,
+    StoredObject,
+    check_data,
+    check_key,
+    local_errors,
+)
 from ferry.storage.local import write_atomically
 
 __all__ = ["MemoryStore"]
@@ -37,7 +45,8 @@ class MemoryStore(BaseStore):
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
         stored = self.get_object(key)
-        write_atomically(Path(path), [stored.data])
+        with local_errors(path, "write"):
+            write_atomically(Path(path), [stored.data])
         return stored.info
 
     def head(self, key: str) -> ObjectInfo:
@@ -51,7 +60,7 @@ class MemoryStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        data = bytes(data)
+        data = check_data(data)
         info = ObjectInfo(
             key=check_key(key),
             size=len(data),
@@ -76,7 +85,9 @@ class MemoryStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        return self.put(key, Path(path).read_bytes(), mode=mode, metadata=metadata)
+        with local_errors(path, "read"):
+            data = Path(path).read_bytes()
+        return self.put(key, data, mode=mode, metadata=metadata)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         with self._lock:

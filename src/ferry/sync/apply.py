@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
-from ferry.storage.base import Encrypted, ObjectInfo, Store
+from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
@@ -213,27 +213,16 @@ def inside(folder: Path, path: str) -> Path:
     return target
 
 
-def _local_errors(call: Callable[[], ObjectInfo], path: str) -> ObjectInfo:
-    """Run a transfer; a local file problem (gone, a folder in the way, disk full) becomes
-    that file's error instead of stopping the whole sync."""
-    try:
-        return call()
-    except FerryError:
-        raise  # already says what happened (an S3 error, a broken connection)
-    except OSError as exc:
-        raise FerryError(
-            f"{path}: {exc.strerror or exc}.", "Check the local file and run the sync again."
-        ) from exc
-
-
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    return _local_errors(
-        lambda: store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum}), path
-    )
+    """A local file problem (gone, a folder in the way, unreadable) becomes that file's
+    error, not the end of the sync."""
+    with local_errors(folder / path, "read"):
+        return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
 def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
-    return _local_errors(lambda: store.get_file(path, inside(folder, path)), path)
+    with local_errors(folder / path, "write"):
+        return store.get_file(path, inside(folder, path))
 
 
 def _record(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ferry.aws import AwsOptions, check_region
 from ferry.config import Settings
 from ferry.errors import ConfigError
+from ferry.storage.base import local_errors
 
 if TYPE_CHECKING:
     import boto3
@@ -82,12 +83,18 @@ class SseCKey:
             raise ConfigError(
                 f"SSE-C key file {path} does not exist.", "Check the 'sse_c_key_file' setting."
             ) from None
+        if stat.S_ISDIR(mode):
+            raise ConfigError(
+                f"SSE-C key file {path} is a folder, not a key file.",
+                "Point 'sse_c_key_file' at the file that holds the key.",
+            )
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"SSE-C key file {path} can be read by other users (mode {mode & 0o777:o}).",
                 f"Restrict it: chmod 600 {path}",
             )
-        data = path.read_bytes()
+        with local_errors(path, "read"):
+            data = path.read_bytes()
         if len(data) == 32:
             return cls(data)
         return cls.from_text(data.decode("ascii", errors="replace"), str(path))

@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ferry.errors import AlreadyExistsError, FerryError, MultiError, NotFoundError
-from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.base import (
+    BaseStore,
+    Listing,
+    ObjectInfo,
+    PutMode,
+    StoredObject,
+    check_data,
+    check_key,
+    local_errors,
+)
 from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3.errors import Context, bucket_missing
@@ -126,12 +135,14 @@ class S3Store(BaseStore):
 
     def get_file(self, key: str, path: Path) -> ObjectInfo:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path(path)
+        with local_errors(path, "write"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = open(temp := temp_path(path), "wb")  # noqa: SIM115 - closed below
         try:
-            with open(temp, "wb") as out:
+            with out:
                 info = self._download(key, out.fileno())
-            os.replace(temp, path)
+            with local_errors(path, "write"):
+                os.replace(temp, path)
         except NotFoundError as exc:
             raise self._missing(exc, key) from exc
         finally:
@@ -204,7 +215,7 @@ class S3Store(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        full, data = self._full(key), bytes(data)
+        full, data = self._full(key), check_data(data)
         try:
             meta = self.routes.puts.put(full, data, create=mode == "create", metadata=metadata)
         except AlreadyExistsError:
@@ -230,10 +241,13 @@ class S3Store(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        size = os.stat(path).st_size
+        with local_errors(path, "read"):
+            size = os.stat(path).st_size
+            if size <= self.options.multipart_threshold:
+                # Read whole and sent in one request (at most multipart_threshold in memory).
+                data = Path(path).read_bytes()
         if size <= self.options.multipart_threshold:
-            # Read whole and sent in one request (at most multipart_threshold in memory).
-            return self.put(key, Path(path).read_bytes(), mode=mode, metadata=metadata)
+            return self.put(key, data, mode=mode, metadata=metadata)
         full, create = self._full(key), mode == "create"
         route = self.routes.create_file_puts if create else self.routes.file_puts
         started = datetime.now(UTC)
