@@ -10,7 +10,45 @@ import click
 from ferry.cli.output import print_error
 from ferry.errors import FerryError
 
-__all__ = ["cli", "main"]
+__all__ = ["LAZY_COMMANDS", "SHORT_HELP", "cli", "main"]
+
+# Commands imported only when invoked (or listed in --help): name -> (module, attribute).
+# ``ferry --help`` and every command then import click and the one command's module only.
+LAZY_COMMANDS = {
+    "config": ("ferry.cli.config_cmds", "config"),
+    "cp": ("ferry.cli.storage_cmds", "cp"),
+    "dev": ("ferry.cli.dev_cmds", "dev"),
+    "experiments": ("ferry.cli.experiments_cmds", "experiments"),
+    "init": ("ferry.cli.sync_cmds", "init"),
+    "ls": ("ferry.cli.storage_cmds", "ls"),
+    "models": ("ferry.cli.models_cmds", "models"),
+    "objects": ("ferry.cli.models_cmds", "objects"),
+    "pull": ("ferry.cli.sync_cmds", "pull"),
+    "push": ("ferry.cli.sync_cmds", "push"),
+    "rm": ("ferry.cli.storage_cmds", "rm"),
+    "status": ("ferry.cli.sync_cmds", "status"),
+    "sync": ("ferry.cli.sync_cmds", "sync"),
+}
+
+# The first paragraph of each command's help, so that ``ferry --help`` lists the commands
+# without importing them (a test keeps it equal to the commands' own). A command missing
+# here is imported for its help: slower, still right.
+SHORT_HELP = {
+    "config": "Inspect ferry's settings.",
+    "cp": "Copy a file or (with -r) a folder between the local disk and S3.",
+    "dev": "Local stand-ins for AWS services.",
+    "experiments": "Browse tracked experiments (a local root or s3://bucket/prefix).",
+    "init": "Create a workspace (ferry.toml) syncing with REMOTE_ROOT (s3://bucket/prefix).",
+    "ls": "List objects like 'aws s3 ls': s3://bucket/prefix or a local folder.",
+    "models": "Browse a model store (ROOT: s3://bucket/prefix or a folder).",
+    "objects": "Objects stored with s3store (PATH: --path, FERRY_PATH or ferry.toml).",
+    "pull": "Make the local folders match the bucket (MAPPINGS, or all that may be pulled).",
+    "push": "Make the bucket match the local folders (MAPPINGS, or all that may be pushed).",
+    "rm": "Delete an object, or (with -r) the folder URL names: s3://b/runs/run-1 is the "
+    "object runs/run-1 and everything below runs/run-1/, never runs/run-10/.",
+    "status": "What 'ferry sync' would do, per mapping, without doing it.",
+    "sync": "Sync each mapping its own way (pull, push, or both with its conflict rule).",
+}
 
 
 EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
@@ -18,7 +56,38 @@ EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
 
 class FerryGroup(click.Group):
     """A click group that shows a :class:`FerryError` as one line and exits with its code;
-    anything else is a bug, shown as one line too (with ``--debug``, the traceback)."""
+    anything else is a bug, shown as one line too (with ``--debug``, the traceback).
+    Commands in ``lazy`` (``ferry``'s: ``LAZY_COMMANDS``) are imported when first asked for.
+    """
+
+    lazy: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - replaced, never changed in place
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing, with the help of commands not yet imported from ``SHORT_HELP``."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = (
+                click.Command(name, help=SHORT_HELP[name])
+                if name in self.lazy and name in SHORT_HELP and name not in self.commands
+                else self.get_command(ctx, name)
+            )
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -71,30 +140,7 @@ def cli(
         ctx.meta["ferry.debug"] = True
 
 
-def _register() -> None:
-    from ferry.cli import (
-        config_cmds,
-        dev_cmds,
-        experiments_cmds,
-        models_cmds,
-        storage_cmds,
-        sync_cmds,
-    )
-
-    commands = (
-        *storage_cmds.COMMANDS,
-        *sync_cmds.COMMANDS,
-        config_cmds.config,
-        dev_cmds.dev,
-        experiments_cmds.experiments,
-        models_cmds.models,
-        models_cmds.objects,
-    )
-    for command in commands:
-        cli.add_command(command)
-
-
-_register()
+cli.lazy = LAZY_COMMANDS
 
 
 def main() -> None:
