@@ -24,6 +24,7 @@ start, shows what that floor is made of.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import shutil
 import statistics
@@ -189,8 +190,9 @@ def one_run(tool: Tool, data: Path, url: str, env: dict[str, str], server: Serve
     assert pulled == sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file()), (
         f"{tool.name} pulled a different tree"
     )
-    for path in pulled:  # the same bytes, not only the same names
-        assert (target / path).read_bytes() == (source / path).read_bytes(), (tool.name, path)
+    for path in pulled:  # the same bytes, not only the same names (read in chunks: a
+        # large read would raise this process's peak RSS, which its children inherit)
+        assert filecmp.cmp(target / path, source / path, shallow=False), (tool.name, path)
     shutil.rmtree(work, ignore_errors=True)
     return runs
 

@@ -33,7 +33,7 @@ from ferry.storage.base import (
     local_errors,
 )
 
-__all__ = ["LocalStore", "temp_path", "write_atomically"]
+__all__ = ["LocalStore", "temp_file_name", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
@@ -47,6 +47,12 @@ def _temp_name(name: str) -> str:
 def temp_path(path: Path) -> Path:
     """A hidden temporary name beside ``path``, never listed by a store."""
     return path.with_name(_temp_name(path.name))
+
+
+def temp_file_name(path: str) -> str:
+    """:func:`temp_path` of a path given as a string (no ``Path`` on a hot path)."""
+    head, name = os.path.split(path)
+    return os.path.join(head, _temp_name(name))
 
 
 def write_atomically(

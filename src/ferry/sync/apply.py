@@ -81,6 +81,7 @@ def apply(
     started = time.perf_counter()
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
+    targets = _Targets(folder)
 
     key_id = store.encryption_id if isinstance(store, Encrypted) else ""
 
@@ -89,7 +90,7 @@ def apply(
         nonlocal last_save
         action = by_path[path]
         sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
-        _record(state, folder, path, action, info, local, sse)
+        _record(state, targets, path, action, info, local, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -100,7 +101,7 @@ def apply(
     halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        calls[action.path] = partial(halt.watch, _transfer(action, store, folder, local, remote))
+        calls[action.path] = partial(halt.watch, _transfer(action, store, targets, local, remote))
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
@@ -109,7 +110,7 @@ def apply(
         report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
     if not halt.is_set():
-        _delete(plan, folder, store, state, report)
+        _delete(plan, targets, store, state, report)
     for action in plan.of("skip"):
         there = remote[action.path]
         sse = "" if there.encrypted is False else key_id
@@ -164,18 +165,19 @@ class _Halt:
 def _transfer(
     action: Action,
     store: Store,
-    folder: Path,
+    targets: _Targets,
     local: dict[str, LocalFile],
     remote: dict[str, RemoteFile],
 ) -> Callable[[], ObjectInfo]:
     """The call that carries out one transfer action."""
+    folder = Path(targets.folder)
     if action.kind == "upload":
         return partial(_upload, store, folder, action.path, local[action.path])
     if action.kind == "encrypt":
         return partial(_encrypt, store, folder, action.path, local[action.path])
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
-    return partial(_download, store, folder, action.path)
+    return partial(_download, store, targets, action.path)
 
 
 def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
@@ -200,17 +202,27 @@ def _count(report: Report, action: Action) -> None:
         report.resolved.append((action.path, action.reason))
 
 
-def inside(folder: Path, path: str) -> Path:
-    """The local file of ``path``, refusing one whose folders lead elsewhere (a symlinked
-    folder inside the mapping would otherwise carry a write outside it)."""
-    target = folder / path
-    real_folder = os.path.realpath(folder)
-    if os.path.commonpath([real_folder, os.path.realpath(target.parent)]) != real_folder:
-        raise FerryError(
-            f"{target} lies under a symlink that points outside {folder}.",
-            "ferry never writes through symlinks: remove the link, or sync elsewhere.",
-        )
-    return target
+class _Targets:
+    """The local paths of one sync's files, each folder checked once (not once per file)
+    to lie inside the mapping's folder: a symlinked folder inside the mapping would
+    otherwise carry a write outside it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = str(folder)
+        self.real = os.path.realpath(folder)
+        self.checked: set[str] = {""}  # relative folders known to lie inside
+
+    def path(self, rel: str) -> str:
+        parent = rel.rpartition("/")[0]
+        if parent not in self.checked:
+            real_parent = os.path.realpath(f"{self.folder}/{parent}")
+            if os.path.commonpath([self.real, real_parent]) != self.real:
+                raise FerryError(
+                    f"{self.folder}/{rel} lies under a symlink that points outside {self.folder}.",
+                    "ferry never writes through symlinks: remove the link, or sync elsewhere.",
+                )
+            self.checked.add(parent)
+        return f"{self.folder}/{rel}"
 
 
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
@@ -220,14 +232,15 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInf
         return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
-def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
-    with local_errors(folder / path, "write"):
-        return store.get_file(path, inside(folder, path))
+def _download(store: Store, targets: _Targets, path: str) -> ObjectInfo:
+    target = targets.path(path)
+    with local_errors(target, "write"):
+        return store.get_file(path, Path(target))
 
 
 def _record(
     state: SyncState,
-    folder: Path,
+    targets: _Targets,
     path: str,
     action: Action,
     outcome: ObjectInfo,
@@ -237,13 +250,13 @@ def _record(
     if action.kind in ("upload", "encrypt"):
         state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
         return
-    target = folder / path
-    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
-    state.hashes[path] = (identity(target.stat()), digest)
+    target = targets.path(path)
+    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(Path(target))
+    state.hashes[path] = (identity(os.stat(target)), digest)
     state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
-def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:
+def _delete(plan: Plan, targets: _Targets, store: Store, state: SyncState, report: Report) -> None:
     remote_gone = [a.path for a in plan.of("delete-remote")]
     failed: set[str] = set()
     if remote_gone:
@@ -261,12 +274,12 @@ def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Re
                 report.deleted_remote += 1
     for action in plan.of("delete-local"):
         try:
-            target = inside(folder, action.path)
+            target = Path(targets.path(action.path))
             target.unlink(missing_ok=True)
         except (OSError, FerryError) as exc:
             report.errors.append((action.path, f"could not delete: {exc}"))
             continue
-        _prune(target.parent, folder)
+        _prune(target.parent, Path(targets.folder))
         state.synced.pop(action.path, None)
         state.hashes.pop(action.path, None)
         report.deleted_local += 1

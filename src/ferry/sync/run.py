@@ -27,7 +27,7 @@ from ferry.errors import ConfigError
 from ferry.storage.base import AbortsUploads, Store
 from ferry.sync.apply import Report, apply
 from ferry.sync.plan import Plan, plan
-from ferry.sync.scan import scan_local, scan_remote
+from ferry.sync.scan import RemoteListing, scan_local, scan_remote
 from ferry.sync.state import SyncState
 from ferry.sync.workspace import Mapping, Workspace
 
@@ -205,11 +205,12 @@ def run_mapping(
         return Outcome(mapping, None, Plan(), report)
     folder = workspace.local_dir(mapping)
     _check_folder(folder, mapping, direction)
+    listing = RemoteListing(store)  # the bucket is listed while the folder is walked
     origin = f"{folder.resolve()} <-> {workspace.remote_url(mapping)}"
     state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json", origin)
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
-    scanned = scan_remote(store, local.files, state, workers)
+    scanned = scan_remote(store, local.files, state, workers, listing.result())
     remote = scanned.files
     report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
     for path in set(state.synced) - set(local.files) - set(remote):
@@ -231,8 +232,9 @@ def run_mapping(
     if isinstance(store, AbortsUploads) and state.in_progress:  # the last run died
         since = datetime.fromtimestamp(state.since, UTC)
         report.aborted_uploads = store.abort_incomplete_uploads("", since=since)
-    state.in_progress, state.since = True, time.time()
-    state.save()
+    if the_plan.transfers or the_plan.of("delete-remote", "delete-local"):
+        state.in_progress, state.since = True, time.time()
+        state.save()
     apply(
         the_plan,
         folder=folder,
