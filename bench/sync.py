@@ -9,7 +9,8 @@ the files (at least one; same size, new content), pull to an empty folder. Every
 mirrors (deletes included: aws --delete, s5cmd --delete, rclone sync, ferry push), uploads
 with INTELLIGENT_TIERING, runs as its own process against the same local S3 server
 (ministack on 127.0.0.1), and is installed by this script in its own virtual environment.
-``--baseline`` adds another ferry executable (an older commit's, say) as the tool ``base``.
+``--baseline`` adds another ferry executable (an older commit's, say) as the tool ``base``
+(or ``NAME=PATH``, as NAME; repeatable).
 Runs are interleaved (run 1 of every tool, then run 2, ...) so that a machine whose speed
 drifts treats each tool alike.
 
@@ -46,7 +47,6 @@ BUCKET = "syncbench"
 SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 * 1024)}
 PHASES = ("push", "no-op", "+1% changed", "pull")
 PEERS = ("aws", "s5cmd", "rclone")
-FERRIES = ("ferry", "base")  # tools run as a ferry workspace
 
 
 def make_set(name: str) -> Path:
@@ -93,16 +93,18 @@ class Tool:
         self.name, self.push, self.pull = name, push, pull
 
 
-def tools(endpoint: str, wanted: list[str], baseline: Path | None) -> list[Tool]:
+def tools(endpoint: str, wanted: list[str], baselines: list[str]) -> list[Tool]:
     made: dict[str, Callable[[], Tool]] = {
         "ferry": lambda: ferry_tool("ferry", FERRY),
         "aws": lambda: aws_tool(endpoint),
         "s5cmd": lambda: s5cmd_tool(endpoint),
         "rclone": rclone_tool,
     }
-    if baseline is not None:
-        made["base"] = lambda: ferry_tool("base", baseline)
-        wanted = [*wanted, "base"] if "base" not in wanted else wanted
+    for i, given in enumerate(baselines):
+        name, _, path = given.rpartition("=")
+        name = name or ("base" if i == 0 else f"base{i + 1}")
+        made[name] = lambda name=name, path=path: ferry_tool(name, Path(path))
+        wanted = [*wanted, name] if name not in wanted else wanted
     unknown = set(wanted) - set(made)
     if unknown:
         raise SystemExit(f"unknown tool(s): {', '.join(sorted(unknown))}; known: {', '.join(made)}")
@@ -175,7 +177,7 @@ def one_run(tool: Tool, data: Path, url: str, env: dict[str, str], server: Serve
     """The four phases for one tool; the tool's copy of the data is changed in place."""
     work = WORK / "sync-run" / tool.name
     shutil.rmtree(work, ignore_errors=True)
-    ferry = tool.name in FERRIES
+    ferry = tool.name not in PEERS
     source = workspace(work / "up", url) if ferry else work / "up" / "data"
     shutil.copytree(data, source)
     run_env = {**env, "PWD": str(work / "up")}
@@ -272,7 +274,11 @@ def main() -> None:
     parser.add_argument("--sets", default="A,B,C")
     parser.add_argument("--tools", default="ferry,aws,s5cmd,rclone", help="comma-separated")
     parser.add_argument(
-        "--baseline", type=Path, help="another ferry executable, run beside as 'base'"
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="another ferry executable, run beside as NAME (default 'base'); repeatable",
     )
     args = parser.parse_args()
     with LocalS3Server(tools_dir=TOOLS) as server:

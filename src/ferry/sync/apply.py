@@ -26,7 +26,9 @@ from ferry.sync.state import SyncState, identity
 __all__ = ["Report", "apply"]
 
 _SAVE_EVERY = 5.0  # seconds
-LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
+# Files above this size move a few at a time: an upload is held whole in memory up to the
+# store's multipart threshold, and sent in parallel parts above it; a download in ranges.
+LARGE = 16 * 1024 * 1024
 LARGE_WORKERS = 2
 _COPY_MAX = 5 * 1024**3  # S3's limit for a single-request copy
 

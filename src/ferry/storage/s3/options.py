@@ -172,7 +172,9 @@ class S3Options:
             False sends every request through boto3.
         part_size: bytes per part of a multipart upload and per ranged GET of a download.
         part_workers: parts of one file in flight at once.
-        multipart_threshold: files above this size are uploaded in parts.
+        multipart_threshold: files above this size are uploaded in parts; those up to it in
+            one request (read whole: fewer requests, and a part costs a server more than a
+            PUT of the same bytes; s5cmd sends up to 50 MiB in one request, rclone 200 MiB).
         inline_max: files up to this size are read whole and sent in one request.
     """
 
@@ -186,7 +188,7 @@ class S3Options:
     fast: bool = True
     part_size: int = 8 * 1024 * 1024
     part_workers: int = 8
-    multipart_threshold: int = 16 * 1024 * 1024
+    multipart_threshold: int = 64 * 1024 * 1024
     inline_max: int = 1024 * 1024
 
     def __post_init__(self) -> None:
