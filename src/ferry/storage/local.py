@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ _COPY_CHUNK = 1024 * 1024
 
 
 def _temp_name(name: str) -> str:
-    return f".{name}{_TMP_MARK}{uuid.uuid4().hex[:12]}"
+    return f".{name}{_TMP_MARK}{os.urandom(6).hex()}"
 
 
 def temp_path(path: Path) -> Path:

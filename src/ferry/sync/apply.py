@@ -172,7 +172,7 @@ def _transfer(
     remote: dict[str, RemoteFile],
 ) -> Callable[[], ObjectInfo]:
     """The call that carries out one transfer action."""
-    folder = Path(targets.folder)
+    folder = targets.root
     if action.kind == "upload":
         return partial(_upload, store, folder, action.path, local[action.path])
     if action.kind == "encrypt":
@@ -210,6 +210,7 @@ class _Targets:
     otherwise carry a write outside it."""
 
     def __init__(self, folder: Path) -> None:
+        self.root = folder
         self.folder = str(folder)
         self.real = os.path.realpath(folder)
         self.checked: set[str] = {""}  # relative folders known to lie inside
@@ -281,7 +282,7 @@ def _delete(plan: Plan, targets: _Targets, store: Store, state: SyncState, repor
         except (OSError, FerryError) as exc:
             report.errors.append((action.path, f"could not delete: {exc}"))
             continue
-        _prune(target.parent, Path(targets.folder))
+        _prune(target.parent, targets.root)
         state.synced.pop(action.path, None)
         state.hashes.pop(action.path, None)
         report.deleted_local += 1
