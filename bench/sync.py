@@ -199,12 +199,30 @@ def one_run(tool: Tool, data: Path, url: str, env: dict[str, str], server: Serve
     return runs
 
 
-def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Server) -> Run:
+def warm_up(tool: Tool, env: dict[str, str], store: S3Store) -> None:
+    """One untimed push and pull of one file, so that a ferry measured afterwards starts
+    as an installed one does: with its modules compiled (a first run writes them)."""
+    work = WORK / "sync-warm" / tool.name
+    shutil.rmtree(work, ignore_errors=True)
+    url = f"s3://{BUCKET}/warm-{tool.name}/data"
+    source = workspace(work / "up", url)
+    source.mkdir()
+    (source / "one.txt").write_text("warm")
+    measure_in(tool.push(source, url), work / "up", env, None)
+    target = workspace(work / "down", url)
+    measure_in(tool.pull(url, target), work / "down", env, None)
+    store.delete([i.key for i in store.list(f"warm-{tool.name}/")])
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Server | None) -> Run:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        before = server.cpu()
+        before = server.cpu() if server else 0.0
         sample = measure(command, env)
+        if server is None:
+            return Run(sample.wall, sample.cpu, sample.rss_mib, 0.0)
         time.sleep(0.05)  # let the server finish what the client no longer waits for
         return Run(sample.wall, sample.cpu, sample.rss_mib, server.cpu() - before)
     finally:
@@ -297,11 +315,17 @@ def main() -> None:
             "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",
         }
         env.pop("FERRY_SSE_C_KEY", None)
+        # An installed ferry has its modules compiled: never measure one that recompiles
+        # them on every start because this shell forbids writing them.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ.update(server.env())
         store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
         cost = server_cost(store, server_cpu)
         print("server CPU per request: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cost.items()))
         chosen = tools(server.url, args.tools.split(","), args.baseline)
+        for tool in chosen:
+            if tool.name not in PEERS:
+                warm_up(tool, env, store)
         for name in args.sets.split(","):
             data = make_set(name)
             samples: dict[str, dict[str, list[Run]]] = {p: {} for p in PHASES}

@@ -7,7 +7,6 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -47,11 +46,13 @@ def checksum_file(path: Path) -> str:
     return str(digest.hexdigest())
 
 
-@dataclass
 class LocalScan:
-    files: dict[str, LocalFile] = field(default_factory=dict)
-    symlinks: list[str] = field(default_factory=list)
-    hashed: int = 0
+    """The regular files below a folder, the symlinks set aside, how many were read."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, LocalFile] = {}
+        self.symlinks: list[str] = []
+        self.hashed = 0
 
 
 def scan_local(
@@ -111,12 +112,12 @@ def _local(stat: os.stat_result, digest: str) -> LocalFile:
     return LocalFile(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), digest)
 
 
-@dataclass
 class RemoteScan:
     """The objects a sync can use, and those it cannot (each with the reason)."""
 
-    files: dict[str, RemoteFile] = field(default_factory=dict)
-    unusable: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.files: dict[str, RemoteFile] = {}
+        self.unusable: list[tuple[str, str]] = []
 
 
 class RemoteListing:
