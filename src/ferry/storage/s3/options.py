@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import logging
 import os
 import stat
@@ -131,6 +130,8 @@ class SseCKey:
                 logger.addFilter(_Redactor(self))
 
     def _id(self) -> str:
+        import hashlib  # here: importing it costs ~2 ms at every start, and few use SSE-C
+
         return hashlib.sha256(self._key).hexdigest()[:16]
 
     def __repr__(self) -> str:
