@@ -74,6 +74,7 @@ def cli(
 def _register() -> None:
     from ferry.cli import (
         config_cmds,
+        copy_cmds,
         dev_cmds,
         experiments_cmds,
         models_cmds,
@@ -83,6 +84,7 @@ def _register() -> None:
 
     commands = (
         *storage_cmds.COMMANDS,
+        *copy_cmds.COMMANDS,
         *sync_cmds.COMMANDS,
         config_cmds.config,
         dev_cmds.dev,

@@ -26,6 +26,7 @@ from ferry.errors import (
 from ferry.storage.base import (
     BaseStore,
     ObjectInfo,
+    Progress,
     PutMode,
     StoredObject,
     check_data,
@@ -33,7 +34,7 @@ from ferry.storage.base import (
     local_errors,
 )
 
-__all__ = ["LocalStore", "temp_path", "write_atomically"]
+__all__ = ["LocalStore", "counted", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
@@ -87,6 +88,14 @@ def _reading(handle: IO[bytes], path: Path) -> Iterator[bytes]:
         yield from copy_chunks(handle)
 
 
+def counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    """``chunks``, each one's size told to ``progress``."""
+    for chunk in chunks:
+        yield chunk
+        if progress is not None:
+            progress(len(chunk))
+
+
 def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
     """Read ``handle`` in fixed-size chunks (constant memory)."""
     while chunk := handle.read(_COPY_CHUNK):
@@ -109,6 +118,10 @@ class LocalStore(BaseStore):
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
+
+    def path_of(self, key: str) -> Path:
+        """The file that holds ``key``."""
+        return self._path(key)
 
     def _file(self, key: str) -> str:
         """The file of ``key`` as a string (cheaper than pathlib on hot paths)."""
@@ -167,14 +180,14 @@ class LocalStore(BaseStore):
             raise self._missing(key) from None
         return StoredObject(data, self._info(key, stat))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         source = self._path(key)
         try:
             handle = open(source, "rb")  # noqa: SIM115 - closed below
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise self._missing(key) from None
         with handle, local_errors(path, "write"):
-            write_atomically(Path(path), copy_chunks(handle))
+            write_atomically(Path(path), counted(copy_chunks(handle), progress))
         return self.head(key)
 
     def put(
@@ -194,11 +207,12 @@ class LocalStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         with local_errors(path, "read"):
             handle = open(path, "rb")  # noqa: SIM115 - closed below
         with handle:
-            return self._write(key, _reading(handle, path), mode, metadata)
+            return self._write(key, counted(_reading(handle, path), progress), mode, metadata)
 
     def _write(
         self,

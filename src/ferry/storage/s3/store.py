@@ -27,11 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ferry.errors import AlreadyExistsError, FerryError, MultiError, NotFoundError
+from ferry.errors import AlreadyExistsError, ConfigError, FerryError, MultiError, NotFoundError
 from ferry.storage.base import (
     BaseStore,
     Listing,
     ObjectInfo,
+    Progress,
     PutMode,
     StoredObject,
     check_data,
@@ -42,7 +43,7 @@ from ferry.storage.local import temp_path
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3.errors import Context, bucket_missing
 from ferry.storage.s3.options import S3Options
-from ferry.storage.s3.transport import Listed, Meta, Routes, Writes
+from ferry.storage.s3.transport import CopySource, Listed, Meta, Routes, Writes
 from ferry.storage.s3.via_boto3 import Boto3Transport
 
 if TYPE_CHECKING:
@@ -133,14 +134,14 @@ class S3Store(BaseStore):
             raise self._missing(exc, key) from exc
         return StoredObject(data, _info(key, body.meta))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         path = Path(path)
         with local_errors(path, "write"):
             path.parent.mkdir(parents=True, exist_ok=True)
             out = open(temp := temp_path(path), "wb")  # noqa: SIM115 - closed below
         try:
             with out:
-                info = self._download(key, out.fileno())
+                info = self._download(key, out.fileno(), progress)
             with local_errors(path, "write"):
                 os.replace(temp, path)
         except NotFoundError as exc:
@@ -149,18 +150,19 @@ class S3Store(BaseStore):
             temp.unlink(missing_ok=True)
         return info
 
-    def _download(self, key: str, fd: int) -> ObjectInfo:
+    def _download(self, key: str, fd: int, progress: Progress | None = None) -> ObjectInfo:
         """Fetch the first part; then, for a large object, the other parts in parallel,
         each pinned with ``If-Match`` to the first part's ETag (an object replaced
         mid-download fails instead of producing a file spliced from two versions)."""
         full, part = self._full(key), self.options.part_size
         first = self.routes.reads.get(full, (0, part))
-        _write(first.chunks, fd, 0)
+        _write(first.chunks, fd, 0, progress)
         meta = first.meta
 
         def fetch(start: int) -> None:
             end = min(start + part, meta.size)
-            _write(self.routes.reads.get(full, (start, end), meta.etag).chunks, fd, start)
+            chunks = self.routes.reads.get(full, (start, end), meta.etag).chunks
+            _write(chunks, fd, start, progress)
 
         with ThreadPoolExecutor(max_workers=self.options.part_workers) as pool:
             list(pool.map(fetch, range(part, meta.size, part)))
@@ -201,6 +203,29 @@ class S3Store(BaseStore):
             [_listed(self._relative(o.key), o) for o in objects],
         )
 
+    def make_bucket(self) -> None:
+        """Create this store's bucket (in the configured region)."""
+        self._boto.make_bucket(self.options.region or "us-east-1")
+
+    def remove_bucket(self) -> None:
+        """Delete this store's bucket, which must be empty."""
+        self._boto.remove_bucket()
+
+    def presign(self, key: str, seconds: int = 3600) -> str:
+        """A URL that lets anyone with it GET ``key`` for ``seconds`` (at most 7 days)."""
+        if self.options.sse_c is not None:
+            raise ConfigError(
+                "A presigned URL cannot carry an SSE-C key: whoever opens it would also "
+                "have to send the key.",
+                "Share an object stored without SSE-C, or share the key another way and use "
+                "ferry cp on the other side.",
+            )
+        if not 1 <= seconds <= 7 * 24 * 3600:
+            raise ConfigError(
+                f"An expiry of {seconds} s is out of range.", "Use 1 s to 604800 s (7 days)."
+            )
+        return self._boto.presign(self._full(key), seconds)
+
     def check_bucket(self) -> None:
         """Raise a clear error now if the bucket is missing or not accessible."""
         self._boto.check(self.prefix)
@@ -240,6 +265,7 @@ class S3Store(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         with local_errors(path, "read"):
             size = os.stat(path).st_size
@@ -247,12 +273,17 @@ class S3Store(BaseStore):
                 # Read whole and sent in one request (at most multipart_threshold in memory).
                 data = Path(path).read_bytes()
         if size <= self.options.multipart_threshold:
-            return self.put(key, data, mode=mode, metadata=metadata)
+            info = self.put(key, data, mode=mode, metadata=metadata)
+            if progress is not None:
+                progress(size)
+            return info
         full, create = self._full(key), mode == "create"
         route = self.routes.create_file_puts if create else self.routes.file_puts
         started = datetime.now(UTC)
         try:
-            meta = route.put_file(full, Path(path), size, create=create, metadata=metadata)
+            meta = route.put_file(
+                full, Path(path), size, create=create, metadata=metadata, progress=progress
+            )
         except FerryError:
             if route is not self._boto:  # obstore does not abort its multipart upload
                 self._abort_uploads_of(full, started - _CLOCK_SLACK)
@@ -265,17 +296,30 @@ class S3Store(BaseStore):
                 self._boto.abort(upload.key, upload.upload_id)
 
     def copy(self, source_key: str, dest_key: str) -> ObjectInfo:
-        """Copy an object within this store, server-side (single request, up to 5 GiB)."""
-        self._boto.copy(self._full(source_key), self._full(dest_key), source_encrypted=True)
+        """Copy an object within this store, server-side."""
+        return self.copy_from(self, source_key, dest_key)
+
+    def copy_from(
+        self, source: S3Store, source_key: str, dest_key: str, info: ObjectInfo | None = None
+    ) -> ObjectInfo:
+        """Copy ``source_key`` of ``source`` (any bucket, its own SSE-C key) to ``dest_key``
+        here, server-side: nothing passes through this machine. ``info`` (the source's,
+        from a listing) saves a HEAD."""
+        info = info or source.head(source_key)
+        origin = CopySource(
+            source.bucket, source._full(source_key), info.size, info.metadata, source.options.sse_c
+        )
+        self._boto.copy(origin, self._full(dest_key))
         return self.head(dest_key)
 
     def encrypt(self, key: str) -> ObjectInfo:
         """Rewrite an object stored without SSE-C with this store's key, server-side (a
-        copy onto itself: nothing is uploaded again). Up to 5 GiB."""
+        copy onto itself: nothing is uploaded again)."""
         if self.options.sse_c is None:
             raise FerryError(f"No SSE-C key is configured for {self.url}.", "Configure one.")
         full = self._full(key)
-        self._boto.copy(full, full, source_encrypted=False)
+        info = self.without_encryption().head(key)
+        self._boto.copy(CopySource(self.bucket, full, info.size, info.metadata), full)
         return self.head(key)
 
     def without_encryption(self) -> S3Store:
@@ -341,12 +385,16 @@ _OPERATIONS = (
 )
 
 
-def _write(chunks: Iterator[bytes | memoryview], fd: int, offset: int) -> None:
+def _write(
+    chunks: Iterator[bytes | memoryview], fd: int, offset: int, progress: Progress | None
+) -> None:
     """Write chunks at ``offset`` as they arrive (constant memory)."""
     for chunk in chunks:
         view = memoryview(chunk)
         os.pwrite(fd, view, offset)
         offset += len(view)
+        if progress is not None:
+            progress(len(view))
 
 
 def _info(key: str, meta: Meta) -> ObjectInfo:
