@@ -48,6 +48,16 @@ def _command(name: str, verb: str) -> Callable[[Callable[..., None]], click.Comm
             dry_run_option,
             quiet_options,
             filter_options,
+            click.option(
+                "--source-key-file",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="SSE-C key file of the S3 source, when not the configured key.",
+            ),
+            click.option(
+                "--source-plain",
+                is_flag=True,
+                help="The S3 source is stored without SSE-C (the copy gets your key).",
+            ),
             click.pass_context,
         ]
         for option in reversed(options):
@@ -82,8 +92,11 @@ def _transfer(
     no_progress: bool,
     exclude: tuple[str, ...],
     include: tuple[str, ...],
+    source_key_file: Path | None,
+    source_plain: bool,
 ) -> None:
     src, dst = locate(source, ctx.obj, must_exist=True), locate(dest, ctx.obj)
+    src = _source_key(src, source_key_file, source_plain)
     if not (src.is_s3 or dst.is_s3):
         raise ConfigError("Both locations are local.", "Use the system's cp or mv for that.")
     if recursive:
@@ -104,6 +117,24 @@ def _transfer(
     if move:
         _delete_sources(src, [s.key for s in steps if s.key in done])
     _report(list(done.values()), time.perf_counter() - started, as_json, quiet, move)
+
+
+def _source_key(src: Location, key_file: Path | None, plain: bool) -> Location:
+    """The source as its own SSE-C key (or none) reads it; the destination keeps yours."""
+    from dataclasses import replace
+
+    from ferry.storage.s3 import S3Store, SseCKey
+
+    if not (key_file or plain):
+        return src
+    if not isinstance(src.store, S3Store):
+        raise ConfigError(
+            "--source-key-file and --source-plain apply to an s3:// source.",
+            "Drop them for a local source.",
+        )
+    key = SseCKey.from_file(key_file) if key_file and not plain else None
+    store = S3Store(src.store.url, replace(src.store.options, sse_c=key))
+    return Location(store, src.key, src.url)
 
 
 def _url(where: Location, key: str) -> str:

@@ -306,6 +306,10 @@ class Boto3Transport:
 
     def make_bucket(self, region: str) -> None:
         """Create the bucket in ``region`` (us-east-1 takes no location constraint)."""
+        if self.bucket_exists():  # us-east-1 answers 200 to creating a bucket you own
+            raise AlreadyExistsError(
+                f"Bucket {self.bucket!r} already exists.", "Use it, or choose another name."
+            )
         args = self._args(sse=False)
         if region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
