@@ -72,6 +72,7 @@ def apply(
     workers: int,
     on_file: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    record_skips: bool = True,
 ) -> Report:
     """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``.
 
@@ -112,8 +113,9 @@ def apply(
         _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
         there = remote[action.path]
-        sse = "" if there.encrypted is False else key_id
-        state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
+        if record_skips:
+            sse = "" if there.encrypted is False else key_id
+            state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
         report.skipped += 1
         report.not_encrypted += there.encrypted is False
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
