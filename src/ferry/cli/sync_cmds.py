@@ -390,4 +390,27 @@ def _exit(outcomes: list[Any]) -> None:
         sys.exit(EXIT_CONFLICTS)
 
 
-COMMANDS = (init, push, pull, sync, status)
+@click.command("resolve")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--keep",
+    type=click.Choice(["local", "remote"]),
+    required=True,
+    help="Which side's version both sides keep (or its deletion).",
+)
+@click.pass_obj
+def resolve(obj: dict[str, Any], paths: tuple[Path, ...], keep: str) -> None:
+    """Settle conflicts a 'manual' mapping left (exit code 20): both sides keep one version."""
+    from ferry.storage import open_store
+    from ferry.storage.s3 import S3Options
+    from ferry.sync import find_workspace
+    from ferry.sync.resolve import resolve as settle
+
+    workspace = find_workspace(Path.cwd())
+    options = S3Options.from_settings(load_settings(obj, cwd=workspace.root))
+    for path in paths:
+        done = settle(workspace, path, keep, lambda url: open_store(url, s3_options=options))  # type: ignore[arg-type]
+        click.echo(done)
+
+
+COMMANDS = (init, push, pull, sync, status, resolve)
