@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ferry.cli.options import dry_run_option
-from ferry.cli.output import emit_json, is_terminal
+from ferry.cli.output import emit_json, is_terminal, print_table
 
 __all__ = ["experiments"]
 
@@ -29,19 +29,8 @@ def _rubicon(obj: dict[str, Any], root: str) -> Any:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on a terminal; tab-separated lines when piped."""
-    if is_terminal():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns, title=title)
-        for row in rows:
-            table.add_row(*[_cell(v) for v in row])
-        Console().print(table)
-    else:
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(_cell(v) for v in row))
+    """A table fitted to the terminal; tab-separated lines when piped."""
+    print_table(title, columns, [[_cell(v) for v in row] for row in rows])
 
 
 def _cell(value: Any) -> str:
