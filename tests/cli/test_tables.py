@@ -37,7 +37,7 @@ def test_the_sync_summary_fits_80_columns_and_keeps_long_names_whole() -> None:
     assert "…" not in text and "..." not in text
     first_column = [line.split("│")[1].strip() for line in text.splitlines() if "│" in line]
     assert "".join(first_column) == name  # folded over lines, whole
-    assert "more column(s) not shown" not in text  # all ten fit
+    assert "more column(s) not shown" not in text  # all nine fit
 
 
 def test_columns_that_cannot_fit_are_named_not_squashed() -> None:

@@ -341,7 +341,7 @@ def _table(outcomes: list[Any]) -> None:
 
 def summary(outcomes: list[Any]) -> tuple[list[str], list[list[str]]]:
     """One row per mapping, narrow enough for an 80-column terminal (--json has it all)."""
-    columns = ["mapping", "way", "up", "down", "del", "same", "open", "err", "time", "rate"]
+    columns = ["mapping", "way", "up", "down", "del", "same", "open", "err", "time"]
     rows = []
     for o in outcomes:
         r = o.report
@@ -356,8 +356,7 @@ def summary(outcomes: list[Any]) -> tuple[list[str], list[list[str]]]:
                 str(r.skipped),
                 str(len(r.unresolved)),
                 str(len(r.errors)),
-                f"{r.seconds:.2f}s",
-                rate,
+                f"{r.seconds:.2f}s {rate}",
             ]
         )
     return columns, rows
