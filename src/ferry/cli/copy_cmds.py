@@ -108,6 +108,7 @@ def _transfer(
         if src.is_s3 and dst.is_s3
         else ("upload" if dst.is_s3 else "download")
     )
+    _refuse_onto_itself(src, dst, steps, "mv" if move else "cp")
     if dry_run:
         for step in steps:
             click.echo(f"(dryrun) {verb}: {_url(src, step.key)} to {_url(dst, step.dest_key)}")
@@ -117,6 +118,18 @@ def _transfer(
     if move:
         _delete_sources(src, [s.key for s in steps if s.key in done])
     _report(list(done.values()), time.perf_counter() - started, as_json, quiet, move)
+
+
+def _refuse_onto_itself(src: Location, dst: Location, steps: list[Step], verb: str) -> None:
+    """A copy or move of an object onto itself (as 'aws s3' refuses it): a move would
+    then delete the only copy."""
+    if src.store.url.rstrip("/") != dst.store.url.rstrip("/"):
+        return
+    same = [s.key for s in steps if s.key == s.dest_key]
+    if same:
+        raise ConfigError(
+            f"Cannot {verb} {same[0]} onto itself.", "Give a destination other than the source."
+        )
 
 
 def _source_key(src: Location, key_file: Path | None, plain: bool) -> Location:

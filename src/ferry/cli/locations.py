@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ferry.config import load_settings
-from ferry.errors import ConfigError, NotFoundError
+from ferry.errors import ConfigError, EncryptionError, NotFoundError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.filters import Filters
 from ferry.storage.transfer import EVERYTHING, tree_keys
@@ -56,16 +56,23 @@ def locate(url: str, overrides: dict[str, Any], *, must_exist: bool = False) -> 
     return Location(LocalStore(path.parent), path.name, url)
 
 
-def folder_objects(store: Store, key: str, filters: Filters = EVERYTHING) -> list[ObjectInfo]:
+def folder_objects(
+    store: Store, key: str, filters: Filters = EVERYTHING, *, markers: bool = False
+) -> list[ObjectInfo]:
     """The objects a recursive command means by ``key``, as ``aws s3`` does: a key ending
     in ``/`` (or none) is that folder; ``runs/run-1`` is the object ``runs/run-1`` and the
     folder ``runs/run-1/`` - never ``runs/run-10/...``. ``filters`` match paths relative
-    to the folder (the object ``runs/run-1`` itself: by its name)."""
+    to the folder (the object ``runs/run-1`` itself: by its name). ``markers`` keeps the
+    "folder" objects (``dir/``) a console makes: ``rm -r`` deletes those too."""
     if not key or key.endswith("/"):
-        return tree_keys(store, key, filters)
-    found = tree_keys(store, key + "/", filters)
-    with suppress(NotFoundError):
+        return tree_keys(store, key, filters, markers=markers)
+    found = tree_keys(store, key + "/", filters, markers=markers)
+    try:
         exact = store.head(key)
-        if filters.selects(key.rsplit("/", 1)[-1]):
-            found.insert(0, exact)
+    except NotFoundError:
+        return found
+    except EncryptionError:  # there, but not readable with the configured key
+        exact = ObjectInfo(key, 0, "", datetime.now(UTC))
+    if filters.selects(key.rsplit("/", 1)[-1]):
+        found.insert(0, exact)
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import click
@@ -15,7 +16,7 @@ from ferry.cli.options import (
     quiet_options,
 )
 from ferry.cli.output import emit_json, human_size
-from ferry.errors import ConfigError, NotFoundError
+from ferry.errors import ConfigError, MultiError, NotFoundError
 from ferry.storage.base import ObjectInfo
 
 __all__ = ["COMMANDS"]
@@ -73,7 +74,6 @@ def _info_json(info: ObjectInfo) -> dict[str, Any]:
         "size": info.size,
         "etag": info.etag,
         "mtime": info.mtime.isoformat(),
-        "checksum": info.checksum,
     }
 
 
@@ -108,20 +108,38 @@ def rm(
     if incomplete:
         return _abort_incomplete(where, url, dryrun)
     if recursive:
-        keys = [info.key for info in folder_objects(where.store, where.key, filters_of(ctx))]
+        found = folder_objects(where.store, where.key, filters_of(ctx), markers=True)
+        keys = [info.key for info in found]
         if not keys:
             raise NotFoundError(f"Nothing at {url} to delete.", "Check the prefix: ferry ls -r URL")
     else:
-        where.store.head(where.key)  # a clear 'not found' rather than a silent no-op
+        _must_exist(where)
         keys = [where.key]
     bucket = url[5:].split("/", 1)[0]
-    for key in keys:
-        if dryrun or not quiet:
-            click.echo(f"{'(dryrun) ' if dryrun else ''}delete: s3://{bucket}/{key}")
+    failed: set[str] = set()
+    refused: MultiError | None = None
     if not dryrun:
-        where.store.delete(keys)
+        try:
+            where.store.delete(keys)
+        except MultiError as exc:  # the others are gone: say which stayed, after the list
+            failed = {name for name, _ in exc.failures}
+            refused = exc
+    for key in keys:
+        if (dryrun or not quiet) and key not in failed:
+            click.echo(f"{'(dryrun) ' if dryrun else ''}delete: s3://{bucket}/{key}")
+    if not dryrun and refused is not None:
+        raise refused
     if not quiet:
         click.echo(f"{'would delete' if dryrun else 'deleted'} {len(keys)} object(s) from {url}")
+
+
+def _must_exist(where: Location) -> None:
+    """A clear 'not found' rather than a silent no-op; an object the configured SSE-C key
+    cannot read is still there (deleting it needs no key)."""
+    from ferry.errors import EncryptionError
+
+    with contextlib.suppress(EncryptionError):
+        where.store.head(where.key)
 
 
 def _abort_incomplete(where: Location, url: str, dryrun: bool) -> None:
@@ -130,12 +148,17 @@ def _abort_incomplete(where: Location, url: str, dryrun: bool) -> None:
     store = where.store
     if not isinstance(store, AbortsUploads):
         raise ConfigError(f"{url} has no multipart uploads.", "Use an s3:// URL.")
-    found = store.list_incomplete_uploads(where.key)
+    key = where.key
+    found = [  # the folder rule of rm -r: runs/run-1 is never runs/run-10
+        (k, upload_id)
+        for k, upload_id in store.list_incomplete_uploads(key)
+        if not key or key.endswith("/") or k == key or k.startswith(key + "/")
+    ]
     bucket = url[5:].split("/", 1)[0]
-    for key, upload_id in found:
-        click.echo(f"{'(dryrun) ' if dryrun else ''}abort: s3://{bucket}/{key} ({upload_id})")
-    if not dryrun:
-        store.abort_incomplete_uploads(where.key)
+    for k, upload_id in found:
+        click.echo(f"{'(dryrun) ' if dryrun else ''}abort: s3://{bucket}/{k} ({upload_id})")
+    if not dryrun and found:
+        store.abort_incomplete_uploads(key, only={k for k, _ in found})
     verb = "would abort" if dryrun else "aborted"
     click.echo(f"{verb} {len(found)} unfinished upload(s) below {url}")
 
@@ -191,7 +214,7 @@ def rb(obj: dict[str, Any], url: str, force: bool) -> None:
     where = _s3(url, obj, bucket_only=True)
     store = _s3_store(where)
     if force:
-        keys = [info.key for info in store.list("")]
+        keys = [info.key for info in store.list("")]  # markers and odd keys included
         store.abort_incomplete_uploads("")
         store.delete(keys)
         click.echo(f"deleted {len(keys)} object(s) from {where.url}")

@@ -273,6 +273,11 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool, quiet: bool = False
                 + (f", {pending} waiting for the other direction" if pending else "")
                 + f" ({outcome.report.direction})"
             )
+            if outcome.report.refusal:
+                click.echo(
+                    f"{outcome.mapping.name}: a real run would refuse: "
+                    f"{outcome.report.refusal} (add --yes if that is what you want)"
+                )
         _show_pending(outcome)
         _show_encryption(outcome)
         for path, message in outcome.report.errors:
@@ -327,6 +332,7 @@ def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
         ]
         data["pending"] = [{"path": a.path, "reason": a.reason} for a in outcome.plan.of("pending")]
         data["identical"] = len(outcome.plan.of("skip"))
+        data["refusal"] = report.refusal
         return data
     data.update({k: v for k, v in vars(report).items() if k not in {"mapping", "direction"}})
     data["throughput_bytes_per_second"] = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,10 +158,15 @@ class AbortsUploads(Protocol):
     """A store whose interrupted uploads leave invisible, billed parts (S3 multipart)."""
 
     def abort_incomplete_uploads(
-        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+        self,
+        prefix: str = "",
+        since: datetime | None = None,
+        *,
+        exact: bool = False,
+        only: Collection[str] | None = None,
     ) -> int:
-        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``; after
-        ``since``) and never finished; how many."""
+        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``, of the
+        keys in ``only`` if given; after ``since``) and never finished; how many."""
         ...
 
     def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:

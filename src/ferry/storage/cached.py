@@ -28,6 +28,7 @@ from ferry.storage.base import (
     PutMode,
     Store,
     StoredObject,
+    local_errors,
 )
 from ferry.storage.local import copy_chunks, counted, write_atomically
 
@@ -133,7 +134,7 @@ class CachedStore(BaseStore):
 
     def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         cached, info = self.local_path(key)
-        with open(cached, "rb") as handle:
+        with open(cached, "rb") as handle, local_errors(path, "write"):
             write_atomically(Path(path), counted(copy_chunks(handle), progress))
         return info
 

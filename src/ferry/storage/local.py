@@ -51,13 +51,19 @@ def temp_path(path: Path) -> Path:
 
 
 def write_atomically(
-    path: Path | str, chunks: Iterable[bytes], *, mode: PutMode = "overwrite"
+    path: Path | str,
+    chunks: Iterable[bytes],
+    *,
+    mode: PutMode = "overwrite",
+    durable: bool = False,
 ) -> None:
     """Write ``chunks`` to ``path`` through a temporary file renamed into place.
 
     With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
     Parent folders are created when missing (tried after the first attempt fails, so a
-    write into an existing folder costs no extra system calls).
+    write into an existing folder costs no extra system calls). ``durable`` flushes the
+    file to the disk before the rename, so a power cut leaves the old or the new file,
+    never an empty one (for small files that must survive: a sync state).
     """
     path = os.fspath(path)
     folder, name = os.path.split(path)
@@ -71,6 +77,9 @@ def write_atomically(
         with handle:
             for chunk in chunks:
                 handle.write(chunk)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode == "create":
             os.link(temp, path)
             os.unlink(temp)

@@ -51,10 +51,13 @@ def copy_object(
         return dest.put_file(dest_key, path, progress=progress)
 
 
-def tree_keys(store: Store, prefix: str, filters: Filters = EVERYTHING) -> list[ObjectInfo]:
+def tree_keys(
+    store: Store, prefix: str, filters: Filters = EVERYTHING, *, markers: bool = False
+) -> list[ObjectInfo]:
     """The objects below the folder ``prefix`` (ending in ``/`` or empty) that the rules
-    select, matched on their path relative to ``prefix``."""
-    found = [i for i in store.list(prefix) if not (i.key.endswith("/") and i.size == 0)]
+    select, matched on their path relative to ``prefix``; "folder" markers (``dir/``,
+    empty) only with ``markers``."""
+    found = [i for i in store.list(prefix) if markers or not (i.key.endswith("/") and i.size == 0)]
     return [i for i in found if filters.selects(i.key[len(prefix) :])]
 
 

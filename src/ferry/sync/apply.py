@@ -28,7 +28,6 @@ __all__ = ["Report", "apply"]
 _SAVE_EVERY = 5.0  # seconds
 LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
 LARGE_WORKERS = 2
-_COPY_MAX = 5 * 1024**3  # S3's limit for a single-request copy
 
 
 @dataclass
@@ -54,6 +53,7 @@ class Report:
     aborted_uploads: int = 0
     seconds: float = 0.0
     stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
+    refusal: str = ""  # on a dry run: why the real run would refuse (the delete guard)
 
     @property
     def moved_bytes(self) -> int:
@@ -101,7 +101,8 @@ def apply(
     halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        calls[action.path] = partial(halt.watch, _transfer(action, store, folder, local, remote))
+        call = _transfer(action, store, folder, local, remote, state)
+        calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
@@ -155,7 +156,7 @@ class _Halt:
 
     def lost_error(self, report: Report, planned: int) -> EndpointError:
         assert self.lost is not None
-        moved = report.uploaded + report.downloaded
+        moved = report.uploaded + report.downloaded + report.encrypted
         return EndpointError(
             f"{self.lost.problem} {planned - moved} of {planned} file(s) of mapping "
             f"{report.mapping!r} were not transferred ({moved} were, and are recorded).",
@@ -169,6 +170,7 @@ def _transfer(
     folder: Path,
     local: dict[str, LocalFile],
     remote: dict[str, RemoteFile],
+    state: SyncState,
 ) -> Callable[[], ObjectInfo]:
     """The call that carries out one transfer action."""
     if action.kind == "upload":
@@ -177,13 +179,12 @@ def _transfer(
         return partial(_encrypt, store, folder, action.path, local[action.path])
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
-    return partial(_download, store, folder, action.path)
+    return partial(_download, store, folder, action.path, state)
 
 
 def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    """Rewrite the object with the key server-side; past S3's 5 GiB copy limit, upload
-    the identical local file instead."""
-    if isinstance(store, Encrypted) and file.size <= _COPY_MAX:
+    """Rewrite the object with the key, server-side (in parts past 5 GiB)."""
+    if isinstance(store, Encrypted):
         return store.encrypt(path)
     return _upload(store, folder, path, file)
 
@@ -222,9 +223,26 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInf
         return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
-def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
+def _download(store: Store, folder: Path, path: str, state: SyncState) -> ObjectInfo:
+    target = inside(folder, path)
+    unchanged_since_scan(target, state, path)
     with local_errors(folder / path, "write"):
-        return store.get_file(path, inside(folder, path))
+        return store.get_file(path, target)
+
+
+def unchanged_since_scan(target: Path, state: SyncState, path: str) -> None:
+    """Refuse to replace or delete a local file written to since the scan (a training
+    process still writing its log): its new content was never compared with anything."""
+    try:
+        now = identity(target.stat())
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return
+    known = state.hashes.get(path)
+    if known is None or tuple(known[0]) != now:
+        raise FerryError(
+            f"{path} changed after the sync looked at it; it was left as it is.",
+            "Run the sync again once nothing writes to it.",
+        )
 
 
 def _record(
@@ -264,9 +282,10 @@ def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Re
     for action in plan.of("delete-local"):
         try:
             target = inside(folder, action.path)
+            unchanged_since_scan(target, state, action.path)
             target.unlink(missing_ok=True)
         except (OSError, FerryError) as exc:
-            report.errors.append((action.path, f"could not delete: {exc}"))
+            report.errors.append((action.path, f"not deleted: {exc}"))
             continue
         _prune(target.parent, folder)
         state.synced.pop(action.path, None)

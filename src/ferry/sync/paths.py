@@ -62,6 +62,7 @@ def sync_paths(
     if not (source.startswith("s3://") or dest.startswith("s3://")):
         raise ConfigError("Both sides are local.", "Use rsync, or give an s3:// side.")
     if source.startswith("s3://") and dest.startswith("s3://"):
+        _refuse_nested(source, dest)
         return _sync_remote(
             open_store(_folder_url(source), settings=settings),
             open_store(_folder_url(dest), settings=settings),
@@ -98,6 +99,17 @@ def sync_paths(
             deletes="asked" if delete else False,
             size_only=size_only,
             filters=filters,
+        )
+
+
+def _refuse_nested(source: str, dest: str) -> None:
+    """One prefix holding the other would copy into itself, or (--delete) delete the
+    source as 'not in the source'."""
+    a, b = _folder_url(source).rstrip("/") + "/", _folder_url(dest).rstrip("/") + "/"
+    if a.startswith(b) or b.startswith(a):
+        raise ConfigError(
+            f"{source} and {dest} overlap: one holds the other.",
+            "Sync between prefixes side by side (neither inside the other).",
         )
 
 

@@ -51,6 +51,7 @@ __all__ = [
 
 Mode = Literal["push", "pull", "sync"]
 SMALL_DELETE = 10  # deleting up to this many files never needs --yes (if the state knew them)
+MULTIPART_MIN = 5 * 1024 * 1024  # below S3's smallest part, no upload is multipart
 PlanHook: TypeAlias = Callable[[Plan], None]
 FileHook: TypeAlias = Callable[[int], None]
 # Called with a mapping's name; the context it returns spans that mapping's sync and gives
@@ -270,15 +271,22 @@ def sync_folder(
         return Outcome(mapping, None, Plan(), report)
     _check_folder(folder, mapping, direction)
     state = SyncState.load(state_path, origin)
+    if state.note:
+        report.errors.append(("(sync state)", state.note))
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
     scanned = scan_remote(store, local.files, state, workers)
     remote = scanned.files
     report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
-    for path in set(state.synced) - set(local.files) - set(remote):
+    # Set aside: neither side of such a path may be touched (its object is there, only
+    # unusable: it must not look deleted), and its state is kept.
+    untouchable = {key for key, _ in scanned.unusable}
+    for path in set(state.synced) - set(local.files) - set(remote) - untouchable:
         del state.synced[path]  # gone from both sides: nothing left to remember
     rules = Filters(mapping.filters.rules + filters.rules)
-    chosen_local = {p: f for p, f in local.files.items() if rules.selects(p)}
+    chosen_local = {
+        p: f for p, f in local.files.items() if p not in untouchable and rules.selects(p)
+    }
     chosen_remote = {p: f for p, f in remote.items() if rules.selects(p)}
     the_plan = plan(
         chosen_local,
@@ -294,15 +302,24 @@ def sync_folder(
     if not yes:
         seen = state.synced if deletes != "asked" else None
         counts = (len(chosen_local), len(chosen_remote))
-        _check_deletes(the_plan, mapping, seen, *counts, delete_threshold)
+        try:
+            _check_deletes(the_plan, mapping, seen, *counts, delete_threshold)
+        except ConfigError as refused:
+            if not dry_run:
+                raise
+            report.refusal = refused.problem  # a dry run shows the plan, and the refusal
     if on_plan is not None:
         on_plan(the_plan)
     if dry_run:
         return Outcome(mapping, direction, the_plan, report)
-    if isinstance(store, AbortsUploads) and state.in_progress:  # the last run died
+    if isinstance(store, AbortsUploads) and state.in_progress and state.large_uploads:
+        # The last run died: abort the multipart uploads it began, and no one else's.
         since = datetime.fromtimestamp(state.since, UTC)
-        report.aborted_uploads = store.abort_incomplete_uploads("", since=since)
+        report.aborted_uploads = store.abort_incomplete_uploads(
+            "", since=since, only=state.large_uploads
+        )
     state.in_progress, state.since = True, time.time()
+    state.large_uploads = [a.path for a in the_plan.of("upload") if a.size > MULTIPART_MIN]
     state.save()
     apply(
         the_plan,
@@ -334,6 +351,11 @@ def _without_deletes(the_plan: Plan) -> Plan:
 def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
     if folder.is_dir():
         return
+    if folder.exists():
+        raise ConfigError(
+            f"The local folder of mapping {mapping.name!r} ({folder}) is a file.",
+            "Sync with a folder: move the file away, or give another path.",
+        )
     if direction == "pull":
         folder.mkdir(parents=True)
         return

@@ -173,7 +173,6 @@ class S3Options:
         part_size: bytes per part of a multipart upload and per ranged GET of a download.
         part_workers: parts of one file in flight at once.
         multipart_threshold: files above this size are uploaded in parts.
-        inline_max: files up to this size are read whole and sent in one request.
         copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
         copy_part_size: bytes per part of a multipart copy.
     """
@@ -189,7 +188,6 @@ class S3Options:
     part_size: int = 8 * 1024 * 1024
     part_workers: int = 8
     multipart_threshold: int = 16 * 1024 * 1024
-    inline_max: int = 1024 * 1024
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 512 * 1024 * 1024
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = ["S3Store"]
 
+_WRITE_ID = "ferry-write-id"  # user metadata naming the create-only write that made an object
+
 log = logging.getLogger(__name__)
 # How far back a failed large upload looks for the multipart upload it began (server clocks
 # differ a little from ours; the seed has one writer per workspace).
@@ -77,6 +80,7 @@ class S3Store(BaseStore):
         fast = self._obstore() if client is None and self.options.fast else None
         self.routes = _routes(self._boto, fast, self.options)
         self._lists_with_boto3 = False
+        self._plain: S3Store | None = None
 
     def _obstore(self) -> ObstoreTransport | None:
         """obstore's transport, or None where it cannot serve (not installed, or no
@@ -140,9 +144,8 @@ class S3Store(BaseStore):
             path.parent.mkdir(parents=True, exist_ok=True)
             out = open(temp := temp_path(path), "wb")  # noqa: SIM115 - closed below
         try:
-            with out:
+            with out, local_errors(path, "write"):  # a full disk mid-download, too
                 info = self._download(key, out.fileno(), progress)
-            with local_errors(path, "write"):
                 os.replace(temp, path)
         except NotFoundError as exc:
             raise self._missing(exc, key) from exc
@@ -241,20 +244,24 @@ class S3Store(BaseStore):
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         full, data = self._full(key), check_data(data)
+        token = uuid.uuid4().hex if mode == "create" else ""
+        if token:
+            metadata = {**(metadata or {}), _WRITE_ID: token}
         try:
             meta = self.routes.puts.put(full, data, create=mode == "create", metadata=metadata)
         except AlreadyExistsError:
             # Both transports retry a request whose answer was lost; the retry of a
-            # create-only write then finds the first attempt's object. If it holds exactly
-            # these bytes, that write was ours and it succeeded.
-            if self._holds(key, data):
+            # create-only write then finds the first attempt's object. If it carries this
+            # write's own token, that write was ours and it succeeded (another writer's,
+            # even with the same bytes, is still a conflict).
+            if token and self._wrote(key, token):
                 return self.head(key)
             raise
         return _info(key, meta)
 
-    def _holds(self, key: str, data: bytes) -> bool:
+    def _wrote(self, key: str, token: str) -> bool:
         try:
-            return self.get(key) == data
+            return self.routes.reads.head(self._full(key)).metadata.get(_WRITE_ID) == token
         except FerryError:
             return False
 
@@ -305,7 +312,8 @@ class S3Store(BaseStore):
         """Copy ``source_key`` of ``source`` (any bucket, its own SSE-C key) to ``dest_key``
         here, server-side: nothing passes through this machine. ``info`` (the source's,
         from a listing) saves a HEAD."""
-        info = info or source.head(source_key)
+        if info is None or (info.size > self.options.copy_threshold and not info.metadata):
+            info = source.head(source_key)  # a copy in parts must re-send the metadata
         origin = CopySource(
             source.bucket, source._full(source_key), info.size, info.metadata, source.options.sse_c
         )
@@ -323,11 +331,18 @@ class S3Store(BaseStore):
         return self.head(key)
 
     def without_encryption(self) -> S3Store:
-        """The same store without the SSE-C key: reads objects stored in plain text."""
-        return S3Store(self.url, replace(self.options, sse_c=None))
+        """The same store without the SSE-C key: reads objects stored in plain text (one,
+        built once: a store costs credentials and two clients)."""
+        if self.options.sse_c is None:
+            return self
+        if self._plain is None:
+            self._plain = S3Store(self.url, replace(self.options, sse_c=None))
+        return self._plain
 
     def delete(self, keys: Iterable[str]) -> None:
-        refused = self._boto.delete([self._full(k) for k in keys])
+        """Delete the keys as listed: another tool's odd keys (``a//b``) included, which
+        ferry itself never writes."""
+        refused = self._boto.delete([self._full_prefix(k) for k in keys if k])
         if refused:
             failures: builtins.list[tuple[str, BaseException]] = [
                 (self._relative(key), _delete_error(code, message))
@@ -336,16 +351,24 @@ class S3Store(BaseStore):
             raise MultiError(f"Deleting from {self.url}", failures)
 
     def abort_incomplete_uploads(
-        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+        self,
+        prefix: str = "",
+        since: datetime | None = None,
+        *,
+        exact: bool = False,
+        only: Collection[str] | None = None,
     ) -> int:
         """Abort multipart uploads begun under ``prefix`` (of that key alone with
         ``exact``; after ``since``, if given) and never finished, as a killed process
         leaves them: invisible, but S3 bills their parts. The count aborted."""
         full = self._full_prefix(prefix)
+        keys = None if only is None else {self._full_prefix(k) for k in only}
         uploads = [
             u
             for u in self._boto.uploads(full)
-            if (since is None or u.initiated >= since) and (not exact or u.key == full)
+            if (since is None or u.initiated >= since)
+            and (not exact or u.key == full)
+            and (keys is None or u.key in keys)
         ]
         for upload in uploads:
             self._boto.abort(upload.key, upload.upload_id)
@@ -361,14 +384,14 @@ class S3Store(BaseStore):
 
 def _routes(boto: Boto3Transport, fast: ObstoreTransport | None, options: S3Options) -> Routes:
     if fast is None:
-        return Routes(boto, boto, boto, boto, boto, boto, dict.fromkeys(_OPERATIONS, "boto3"))
+        return Routes(boto, boto, boto, boto, boto, dict.fromkeys(_OPERATIONS, "boto3"))
     # obstore leaves the SSE-C key off CompleteMultipartUpload, and its multipart upload
     # has no condition: those large uploads go through boto3.
     large: Writes = boto if options.sse_c is not None else fast
     names = dict.fromkeys(_OPERATIONS, "boto3")
     names.update(get="obstore", head="obstore", put="obstore", list="obstore")
     names["put_file"] = "boto3" if options.sse_c is not None else "obstore"
-    return Routes(fast, fast, large, boto, fast, boto, names)
+    return Routes(fast, fast, large, boto, fast, names)
 
 
 _OPERATIONS = (
@@ -404,7 +427,7 @@ def _info(key: str, meta: Meta) -> ObjectInfo:
         etag=meta.etag,
         mtime=meta.mtime,
         checksum=meta.checksum,
-        metadata=dict(meta.metadata),
+        metadata={k: v for k, v in meta.metadata.items() if k != _WRITE_ID},
     )
 
 

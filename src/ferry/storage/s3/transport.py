@@ -169,12 +169,12 @@ class Admin(Protocol):
 
 @dataclass(frozen=True)
 class Routes:
-    """The transport of each operation, chosen once when the store is built."""
+    """The transport of each operation, chosen once when the store is built (what only
+    boto3 can do - deletes, copies, multipart housekeeping - goes to its :class:`Admin`)."""
 
     reads: Reads
     puts: Writes
     file_puts: Writes  # large files (multipart)
     create_file_puts: Writes  # large create-only files (conditional completion)
     lists: Lists
-    admin: Admin
     names: Mapping[str, str] = field(default_factory=dict)  # operation -> transport name

@@ -254,10 +254,14 @@ class ObstoreTransport:
         return Listed(key, size, etag, item["last_modified"])
 
     def _exists(self, key: str) -> bool:
+        """Whether an object is at ``key`` (any answer but 404 says so: one under another
+        SSE-C key, or stored without one, is still there)."""
         try:
             self.head(key)
         except NotFoundError:
             return False
+        except FerryError:
+            return True
         return True
 
 
