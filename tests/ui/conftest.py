@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,8 @@ from ferry.ui.app import create_app
 from ferry.ui.model_source import ModelSource
 from ferry.ui.tracking_source import TrackingSource
 from tests.ui.data import fill
+
+FERRY = Path(sys.executable).parent / "ferry"
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +49,26 @@ def client(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[Te
     models = ModelSource.open([str(model_root)])
     with TestClient(create_app(tracking, models, allowed_hosts=["testserver"])) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def served(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[tuple[str, int]]:
+    """`ferry ui` on a free port as a user runs it; its URL and PID; stopped by PID."""
+    command = [str(FERRY), "ui", str(filled[0]), "--models", str(model_root)]
+    process = subprocess.Popen(
+        [*command, "--no-browser", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
+        assert found, line
+        yield found[1], process.pid
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

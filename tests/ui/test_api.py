@@ -16,7 +16,7 @@ from ferry.storage.base import StoredObject
 from ferry.storage.local import LocalStore
 from ferry.tracking import Rubicon
 from ferry.ui.app import STATIC, create_app
-from ferry.ui.model_source import ModelSource
+from ferry.ui.model_source import ModelSource, summary
 from ferry.ui.tracking_source import TrackingSource
 from tests.support.recording import RecordingStore
 from tests.ui.data import PROJECT, fill
@@ -286,3 +286,26 @@ def test_an_s3_root_reads_the_same(
         ids = ",".join(r["id"] for r in info["runs"])
         series = client.get("/api/series", params={**REF, "ids": ids, "metric": "accuracy"})
         assert [r["count"] for r in series.json()["runs"]] == [30, 30, 30]
+
+
+def test_model_records_read_in_ferrys_shape_and_in_modelstores() -> None:
+    nested = {  # modelstore's get_model_info: model, storage, code
+        "model": {
+            "domain": "churn",
+            "model_id": "e7a1",
+            "model_type": {"library": "sklearn", "type": "RandomForestClassifier"},
+            "parameters": {"n_estimators": 20},
+        },
+        "storage": {"type": "aws-s3", "path": "s3://b/operatorai-model-store/churn/e7a1"},
+        "code": {"runtime": "python:3.11", "created": "2026/11/27/10:00:00"},
+        "modelstore": "0.0.81",
+    }
+    assert summary(nested) == {
+        "model_id": "e7a1",
+        "created_at": "2026/11/27/10:00:00",
+        "flavour": "sklearn",
+        "model_type": "sklearn.RandomForestClassifier",
+        "extra_metadata": {"n_estimators": 20},
+    }
+    flat = {"model_id": "m1", "created_at": "t", "flavour": "joblib", "model_type": "x.Y"}
+    assert summary(flat) == {**flat, "extra_metadata": {}}

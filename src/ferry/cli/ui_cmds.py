@@ -58,10 +58,11 @@ def _server_module() -> Any:
     try:
         from ferry.ui import server
     except ModuleNotFoundError as exc:
-        if exc.name not in {"starlette", "uvicorn"}:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in {"starlette", "uvicorn"}:
             raise
         raise FerryError(
-            f"ferry ui needs {exc.name}, which is not installed.",
+            f"ferry ui needs {missing}, which is not installed.",
             "Install the dashboard's extra: pip install 'ferry[ui]'.",
         ) from None
     return server

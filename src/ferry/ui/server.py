@@ -96,5 +96,6 @@ def run(app: Starlette, sock: socket.socket, on_started: Callable[[], None]) -> 
             on_started()
 
     threading.Thread(target=announce, daemon=True, name="ferry-ui-ready").start()
-    with contextlib.closing(sock):
+    # uvicorn shuts down cleanly on Ctrl-C, then raises the signal again for the caller.
+    with contextlib.closing(sock), contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
