@@ -73,6 +73,22 @@ def test_columns_are_read_only_when_shown(filled: Filled) -> None:
         assert all(isinstance(r["metric:auc"], float) for r in page["rows"])
 
 
+def test_one_experiment_or_a_few_are_read_alone_not_the_whole_project(filled: Filled) -> None:
+    store = KeyRecorder(LocalStore(str(filled[0])))
+    tracking = TrackingSource([(str(filled[0]), Rubicon(stores=[store]))])
+    first, second = (r["id"] for r in filled[1]["runs"][:2])
+    with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
+        rows(client)
+        store.keys.clear()
+        assert client.get("/api/experiment", params={**REF, "id": first}).status_code == 200
+        compared = client.get("/api/compare", params={**REF, "ids": f"{first},{second}"})
+        assert len(compared.json()["metrics"]) == 3
+        series = {**REF, "ids": f"{first},{second}", "metric": "auc"}
+        assert client.get("/api/series", params=series).json()["runs"][0]["last"] is not None
+    entities = [k for k in store.keys if "/experiments/" in k and k.count("/") > 3]
+    assert entities and all(k.split("/")[2] in (first, second) for k in entities)
+
+
 def test_paging_and_sorting_on_any_column(client: TestClient, filled: Filled) -> None:
     runs = filled[1]["runs"]
     first = rows(client, sort="name", desc="0", limit=5)

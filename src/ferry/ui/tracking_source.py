@@ -242,9 +242,15 @@ class TrackingSource:
             )
         return found
 
+    def _own(self, ref: ProjectRef, experiment_id: str) -> Experiment:
+        """The experiment read on its own, not through the project's listing: asking it for
+        its metrics (features, ...) then reads its own, not every experiment's."""
+        self._experiment(ref, experiment_id)
+        return self._project(ref).experiment(id=experiment_id)
+
     def experiment(self, ref: ProjectRef, experiment_id: str) -> dict[str, Any]:
         """Everything logged on one experiment (no artifact or dataframe data)."""
-        e = self._experiment(ref, experiment_id)
+        e = self._own(ref, experiment_id)
         return {
             **_base_row(e),
             "comments": e.comments,
@@ -260,7 +266,7 @@ class TrackingSource:
 
     def artifact(self, ref: ProjectRef, experiment_id: str, artifact_id: str) -> tuple[str, bytes]:
         """An artifact's name and bytes."""
-        found = self._child(self._experiment(ref, experiment_id).artifacts(), artifact_id)
+        found = self._child(self._own(ref, experiment_id).artifacts(), artifact_id)
         return str(found.name), bytes(found.data)
 
     def dataframe(
@@ -269,7 +275,7 @@ class TrackingSource:
         """A dataframe's shape, schema and first ``rows`` rows."""
         import json
 
-        found = self._child(self._experiment(ref, experiment_id).dataframes(), dataframe_id)
+        found = self._child(self._own(ref, experiment_id).dataframes(), dataframe_id)
         frame = found.get_data()
         head = json.loads(
             frame.head(rows).to_json(orient="split", date_format="iso", default_handler=str)
@@ -293,30 +299,38 @@ class TrackingSource:
     # -- comparing -----------------------------------------------------------------------
 
     def compare(self, ref: ProjectRef, ids: Sequence[str]) -> dict[str, Any]:
-        """The chosen experiments' parameters and metrics side by side."""
+        """The chosen experiments' parameters and metrics side by side: from the listing
+        when it has them, else read for these experiments alone."""
         listing = self._listing(ref)
         runs = [self._experiment(ref, i) for i in _unique(ids)]
-        listing.load("param")
-        listing.load("metric")
-
-        def side_by_side(kind: str) -> list[dict[str, Any]]:
-            names = [
-                n for n in listing.names[kind] if any(n in listing.values[kind][r.id] for r in runs)
-            ]
-            table = []
-            for name in names:
-                values = [listing.values[kind][r.id].get(name) for r in runs]
-                entry = {"name": name, "values": values, "differs": _differ(values)}
-                if kind == "metric":
-                    entry["directionality"] = listing.directions.get(name, "score")
-                table.append(entry)
-            return table
-
+        if "param" in listing.values and "metric" in listing.values:
+            params = [listing.values["param"][r.id] for r in runs]
+            metrics = [listing.values["metric"][r.id] for r in runs]
+            directions = listing.directions
+        else:
+            params, metrics, directions = self._read_values(ref, runs)
         return {
             "runs": [_base_row(r) for r in runs],
-            "params": side_by_side("param"),
-            "metrics": side_by_side("metric"),
+            "params": _side_by_side(params),
+            "metrics": _side_by_side(metrics, directions),
         }
+
+    def _read_values(
+        self, ref: ProjectRef, runs: Sequence[Experiment]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+        """Parameters, metrics and metric directions of a few experiments, concurrently."""
+
+        def read(run: Experiment) -> tuple[dict[str, Any], list[Any]]:
+            own = self._project(ref).experiment(id=run.id)
+            return {p.name: p.value for p in own.parameters()}, own.metrics()
+
+        found = list(self._pool.map(read, runs))
+        directions: dict[str, str] = {}
+        for _, metrics in found:
+            for metric in metrics:
+                directions.setdefault(metric.name, metric.directionality)
+        metric_values = [{m.name: m.value for m in metrics} for _, metrics in found]
+        return [params for params, _ in found], metric_values, directions
 
     def series(
         self, ref: ProjectRef, ids: Sequence[str], metric: str, x: str = "step", width: int = 800
@@ -349,7 +363,7 @@ class TrackingSource:
         except RubiconException:  # no such metric on this run
             points = []
         if not points:
-            value = _value_of(run, metric)
+            value = _value_of(listing, run, metric)
             result: Points = ([], [], [value] if value is not None else [])
         else:
             result = (
@@ -361,11 +375,28 @@ class TrackingSource:
         return result
 
 
-def _value_of(run: Experiment, metric: str) -> float | None:
-    for item in run.metrics():
-        if item.name == metric:
-            return number(item.value)
-    return None
+def _value_of(listing: _Listing, run: Experiment, metric: str) -> float | None:
+    """A metric's value: from the listing if loaded, else read alone (one request)."""
+    if "metric" in listing.values:
+        return number(listing.values["metric"][run.id].get(metric))
+    try:
+        return number(run.metric(name=metric).value)
+    except RubiconException:
+        return None
+
+
+def _side_by_side(
+    columns: list[dict[str, Any]], directions: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One entry per name (first seen first): each run's value, and whether they differ."""
+    table = []
+    for name in dict.fromkeys(n for values in columns for n in values):
+        values = [column.get(name) for column in columns]
+        entry = {"name": name, "values": values, "differs": _differ(values)}
+        if directions is not None:
+            entry["directionality"] = directions.get(name, "score")
+        table.append(entry)
+    return table
 
 
 def _fields(item: Any, names: Sequence[str]) -> dict[str, Any]:
