@@ -248,7 +248,9 @@ def test_pages_are_shells_under_a_policy_that_allows_no_other_origin(client: Tes
         assert "default-src 'self'" in policy and "connect-src 'self'" in policy
     ours = "".join(p.read_text() for p in STATIC.glob("*.[jc]s*"))
     assert not re.search(r"https?://|[\"'`]//", ours)  # no absolute URL: nothing leaves
-    assert client.get("/static/ferry.js").headers["content-type"].startswith("text/javascript")
+    script = client.get("/static/ferry.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["cache-control"] == "no-cache"
 
 
 def test_vendored_files_match_their_record() -> None:

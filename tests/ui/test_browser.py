@@ -114,6 +114,7 @@ def test_filter_select_two_and_compare(
     page.click("#compare")
     page.wait_for_selector(".chart[data-metric=loss][data-drawn='1']")
     page.wait_for_selector(".chart[data-metric=accuracy][data-drawn='1']")
+    page.locator("#parallel").scroll_into_view_if_needed()  # drawn once shown
     page.wait_for_selector("#parallel[data-drawn='1']")
     assert page.url.split("ids=")[1].split("&")[0].split("%2C") == chosen
     for colour in RUN_COLOURS:

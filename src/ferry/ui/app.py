@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,23 +38,25 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-UPLOT = (
+CHARTS = (
     '<link rel="stylesheet" href="/static/vendor/uPlot.min.css">'
     '<script src="/static/vendor/uPlot.iife.min.js"></script>'
+    '<link rel="modulepreload" href="/static/charts.js">'
 )
 # path -> (title, script, extra head)
 PAGES = {
     "/": ("Projects", "projects", ""),
     "/experiments": ("Experiments", "experiments", ""),
-    "/compare": ("Compare", "compare", UPLOT),
-    "/experiment": ("Experiment", "experiment", UPLOT),
+    "/compare": ("Compare", "compare", CHARTS),
+    "/experiment": ("Experiment", "experiment", CHARTS),
     "/models": ("Models", "models", ""),
 }
 SHELL = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · ferry</title><link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/ferry.css">{head}
+<link rel="stylesheet" href="/static/ferry.css">
+<link rel="modulepreload" href="/static/ferry.js">{head}
 </head><body>
 <header><a class="brand" href="/">ferry</a>
 <nav><a href="/">Projects</a><a href="/models">Models</a></nav>
@@ -91,7 +94,7 @@ def create_app(
         *(Route(path, _page(*spec)) for path, spec in PAGES.items()),
         Route("/runs", _runs_not_built),
         *api.routes(),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", Revalidated(directory=STATIC), name="static"),
     ]
     return Starlette(
         routes=routes,
@@ -128,6 +131,16 @@ async def _error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": str(exc)}, 501)
     status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ConfigError) else 502
     return JSONResponse({"error": str(exc)}, status)
+
+
+class Revalidated(StaticFiles):
+    """Static files the browser revalidates on every use (a cheap 304 on loopback), so a
+    new ferry's scripts are never mixed with an old cached one."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 class SecurityHeaders:

@@ -115,6 +115,14 @@ function parallelOption(axes, runs) {
   };
 }
 
+// ECharts (1 MB) is loaded and drawn only once its section scrolls into view.
+function whenShown(node, action) {
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); action(); }
+  });
+  observer.observe(node);
+}
+
 try {
   if (!project || ids.length === 0) throw new Error("Nothing to compare: select experiments on the experiments page.");
   crumbs(["Projects", "/"], [project, link("/experiments", query)], [`Compare ${ids.length}`]);
@@ -130,7 +138,7 @@ try {
     section("Parallel coordinates", h("p", { class: "hint" }, "Pick the axes; drag along an axis to select a range."), ...coordinates.nodes),
   );
   charts.drawAll();
-  if (data.params.length + data.metrics.length) coordinates.draw().catch(fail);
+  if (data.params.length + data.metrics.length) whenShown(document.getElementById("parallel"), () => coordinates.draw().catch(fail));
 } catch (error) {
   fail(error);
 }
