@@ -327,3 +327,15 @@ def test_model_records_read_in_ferrys_shape_and_in_modelstores() -> None:
     }
     flat = {"model_id": "m1", "created_at": "t", "flavour": "joblib", "model_type": "x.Y"}
     assert summary(flat) == {**flat, "extra_metadata": {}}
+
+
+def test_several_roots_are_shown_side_by_side(filled: Filled, tmp_path: Path) -> None:
+    other = Rubicon(root_dir=str(tmp_path / "other"))
+    other.create_project(PROJECT).log_experiment("elsewhere")
+    tracking = TrackingSource.open([str(filled[0]), str(tmp_path / "other")])
+    with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
+        answer = client.get("/api/projects").json()
+        assert answer["roots"] == [str(filled[0]), str(tmp_path / "other")]
+        counts = {(p["root"], p["name"]): p["experiments"] for p in answer["projects"]}
+        assert counts == {(0, PROJECT): 12, (1, PROJECT): 1}
+        assert names(rows(client, root=1)) == ["elsewhere"]
