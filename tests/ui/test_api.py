@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -268,23 +270,58 @@ def test_other_host_names_are_refused(client: TestClient) -> None:
     assert client.get("/api/projects", headers={"host": "attacker.example"}).status_code == 400
 
 
-def test_a_listing_is_reused_until_it_is_older_than_max_age(tmp_path: Path) -> None:
+class Inline(Executor):
+    """Runs what is submitted at once: background refreshes, made deterministic."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_a_stale_listing_is_served_while_it_is_listed_again(tmp_path: Path) -> None:
     now = [0.0]
     rubicon = Rubicon(root_dir=str(tmp_path / "root"))
     project = rubicon.create_project("p")
     project.log_experiment("first")
-    tracking = TrackingSource([("root", rubicon)], max_age=60, clock=lambda: now[0])
+    tracking = TrackingSource(
+        [("root", rubicon)], max_age=60, clock=lambda: now[0], refresher=Inline()
+    )
     with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
         query = {"root": 0, "project": "p"}
-        assert client.get("/api/experiments", params=query).json()["total"] == 1
+        total = lambda: client.get("/api/experiments", params=query).json()["total"]  # noqa: E731
+        assert total() == 1
         project.log_experiment("second")
         now[0] = 59
-        assert client.get("/api/experiments", params=query).json()["total"] == 1
+        assert total() == 1
         now[0] = 61
-        assert client.get("/api/experiments", params=query).json()["total"] == 2
+        assert total() == 1  # served at once; listed again behind it
+        assert total() == 2
         project.log_experiment("third")
-        refreshed = client.get("/api/experiments", params={**query, "refresh": "1"}).json()
-        assert refreshed["total"] == 3
+        assert client.get("/api/experiments", params={**query, "refresh": "1"}).json()["total"] == 3
+
+
+def test_a_series_is_read_again_only_when_it_grew(tmp_path: Path) -> None:
+    rubicon = Rubicon(root_dir=str(tmp_path / "root"))
+    run = rubicon.create_project("p").log_experiment("run")
+    for step in range(5):
+        run.log_metric("loss", 1 / (step + 1), step=step)
+    now = [0.0]
+    tracking = TrackingSource([("root", rubicon)], clock=lambda: now[0], refresher=Inline())
+    with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
+        project = {"root": 0, "project": "p"}
+        query = {**project, "ids": run.id, "metric": "loss"}
+        count = lambda: client.get("/api/series", params=query).json()["runs"][0]["count"]  # noqa: E731
+        assert count() == 5
+        run.log_metric("loss", 0.1, step=5)
+        assert count() == 5  # from memory: nothing says it changed
+        client.get("/api/experiments", params={**project, "refresh": "1"})
+        assert count() == 6  # a reload reads series again
+        client.get("/api/columns", params=project)  # the listing now has metric values
+        run.log_metric("loss", 0.05, step=6)
+        now[0] = 100
+        client.get("/api/experiments", params=project)  # stale: listed again behind it
+        assert count() == 7  # the listing's latest value is newer than the series' last
 
 
 @pytest.mark.s3

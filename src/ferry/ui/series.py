@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from ferry.ui.downsample import downsample
@@ -31,10 +32,17 @@ class SeriesCache:
                 self._items.move_to_end(key)
             return found
 
+    def drop(self, which: Callable[[Any], bool]) -> None:
+        """Forget the series whose key ``which`` accepts."""
+        with self._lock:
+            for key in [k for k in self._items if which(k)]:
+                self._used -= len(self._items.pop(key)[2])
+
     def put(self, key: Any, points: Points) -> None:
         with self._lock:
+            replaced = self._items.pop(key, None)
+            self._used += len(points[2]) - (len(replaced[2]) if replaced else 0)
             self._items[key] = points
-            self._used += len(points[2])
             while self._used > self._budget and len(self._items) > 1:
                 _, dropped = self._items.popitem(last=False)
                 self._used -= len(dropped[2])

@@ -13,11 +13,11 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ferry.errors import ConfigError, NotFoundError, RubiconException
+from ferry.errors import ConfigError, FerryError, NotFoundError, RubiconException
 from ferry.tracking import Experiment, Project, Rubicon
 from ferry.tracking.entities import filter_by
 from ferry.ui.series import Points, SeriesCache, number, seconds, series_entry
@@ -41,11 +41,10 @@ class _Listing:
     """One project's experiments as listed at ``loaded_at``; parameters and metrics are
     loaded for all of them at once, the first time they are needed."""
 
-    def __init__(self, experiments: list[Experiment], loaded_at: float, generation: int) -> None:
+    def __init__(self, experiments: list[Experiment], loaded_at: float) -> None:
         self.experiments = experiments
         self.by_id = {e.id: e for e in experiments}
         self.loaded_at = loaded_at
-        self.generation = generation
         self.base = [_base_row(e) for e in experiments]
         self.values: dict[str, dict[str, dict[str, Any]]] = {}  # kind -> id -> name -> value
         self.names: dict[str, list[str]] = {}  # kind -> names in first-seen order
@@ -94,6 +93,7 @@ class TrackingSource:
         clock: the time source (monotonic seconds), for tests.
         workers: how many metric series are read at once.
         series_points: how many series points are kept in memory, at most.
+        refresher: runs the listings' background refreshes (one thread by default).
     """
 
     def __init__(
@@ -104,6 +104,7 @@ class TrackingSource:
         clock: Callable[[], float] = time.monotonic,
         workers: int = 8,
         series_points: int = 5_000_000,
+        refresher: Executor | None = None,
     ) -> None:
         self.urls = [url for url, _ in roots]
         self._rubicons = [rubicon for _, rubicon in roots]
@@ -114,7 +115,8 @@ class TrackingSource:
         self._projects: dict[int, tuple[float, dict[str, Project]]] = {}
         self._listings: dict[ProjectRef, _Listing] = {}
         self._loading: dict[ProjectRef, threading.Lock] = {}
-        self._generation = 0
+        self._refreshing: set[ProjectRef] = set()
+        self._refresher = refresher or ThreadPoolExecutor(1, thread_name_prefix="ferry-ui-list")
         self._series = SeriesCache(series_points)
 
     @classmethod
@@ -130,6 +132,7 @@ class TrackingSource:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._refresher.shutdown(wait=False, cancel_futures=True)
 
     # -- projects ------------------------------------------------------------------------
 
@@ -180,24 +183,53 @@ class TrackingSource:
         return project
 
     def _listing(self, ref: ProjectRef, refresh: bool = False) -> _Listing:
-        """The project's experiments, listed again once older than ``max_age``; one
-        listing at a time per project (concurrent requests wait for it)."""
+        """The project's experiments. The first listing (or an asked-for refresh) is made
+        now, one at a time per project; a listing older than ``max_age`` is still served
+        while a new one is made in the background, so no page waits for it."""
+        listing = self._listings.get(ref)
+        if listing is not None and not refresh:
+            if self._clock() - listing.loaded_at > self.max_age:
+                self._refresh_later(ref, listing)
+            return listing
         with self._lock:
             lock = self._loading.setdefault(ref, threading.Lock())
         with lock:
-            listing = self._listings.get(ref)
-            if listing is None or refresh or self._clock() - listing.loaded_at > self.max_age:
-                experiments = self._project(ref).experiments()
+            current = self._listings.get(ref)
+            if current is None or (refresh and current is listing):
+                current = self._list(ref, kinds=set())
+            return current
+
+    def _list(self, ref: ProjectRef, kinds: set[str]) -> _Listing:
+        """List the project, load the ``kinds`` the previous listing had, then use it."""
+        listing = _Listing(self._project(ref).experiments(), self._clock())
+        for kind in sorted(kinds):
+            listing.load(kind)
+        with self._lock:
+            self._listings[ref] = listing
+        return listing
+
+    def _refresh_later(self, ref: ProjectRef, stale: _Listing) -> None:
+        with self._lock:
+            if ref in self._refreshing:
+                return
+            self._refreshing.add(ref)
+
+        def refresh() -> None:
+            try:
+                self._list(ref, kinds=set(stale.values))
+            except FerryError:
+                stale.loaded_at = self._clock()  # keep serving it; try again in max_age
+            finally:
                 with self._lock:
-                    self._generation += 1
-                    listing = _Listing(experiments, self._clock(), self._generation)
-                    self._listings[ref] = listing
-            return listing
+                    self._refreshing.discard(ref)
+
+        self._refresher.submit(refresh)
 
     def refresh(self, ref: ProjectRef) -> None:
-        """List the project again now (and its root's projects)."""
+        """List the project again now (and its root's projects); read series again."""
         with self._lock:
             self._projects.pop(ref.root, None)
+        self._series.drop(lambda key: key[0] == ref)
         self._listing(ref, refresh=True)
 
     # -- the experiments table -----------------------------------------------------------
@@ -354,9 +386,11 @@ class TrackingSource:
         }
 
     def _history(self, ref: ProjectRef, listing: _Listing, run: Experiment, metric: str) -> Points:
-        key = (ref, listing.generation, run.id, metric)
+        """A run's series, from memory while the listing's value of the metric (the latest
+        point, when the listing has metrics loaded) still matches its last point."""
+        key = (ref, run.id, metric)
         cached = self._series.get(key)
-        if cached is not None:
+        if cached is not None and _still_latest(listing, run, metric, cached):
             return cached
         try:
             points = run.metric_history(metric)
@@ -373,6 +407,12 @@ class TrackingSource:
             )
         self._series.put(key, result)
         return result
+
+
+def _still_latest(listing: _Listing, run: Experiment, metric: str, points: Points) -> bool:
+    if "metric" not in listing.values or not points[2]:
+        return True  # nothing newer is known: steps once logged never change
+    return number(listing.values["metric"][run.id].get(metric)) == points[2][-1]
 
 
 def _value_of(listing: _Listing, run: Experiment, metric: str) -> float | None:
