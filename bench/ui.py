@@ -15,6 +15,8 @@ profile) loads the pages, timed from navigation to the page's content on screen:
                drawn (ferry: its compare page; MLflow: its metric page), series not read yet
   chart warm   the same again (median of 3)
   server MiB   peak resident memory of the server's processes
+  listing alone  ferry only: tracking's project.experiments() on its own, cold (part of
+               'table cold'; it lists every object below experiments/, series steps too)
 Ratios are MLflow / ferry (above 1: ferry is faster or smaller).
 """
 
@@ -296,6 +298,15 @@ def measure_mlflow(
         return {"start-up": start_up, **measure(playwright, process, pages)}
 
 
+def time_listing(bucket: str) -> float:
+    """Seconds of tracking's project.experiments() alone, cold: the bulk of 'table cold'."""
+    from ferry.tracking import Rubicon
+
+    started = time.perf_counter()
+    Rubicon(root_dir=f"s3://{bucket}/rubicon").get_project(PROJECT).experiments()
+    return time.perf_counter() - started
+
+
 def report(
     args: argparse.Namespace, ferry: dict[str, float], mlflow: dict[str, float] | None
 ) -> None:
@@ -342,6 +353,7 @@ def main() -> None:
             mlflow = measure_mlflow(playwright, python, store, info)
             print(f"  MLflow: {mlflow}", flush=True)
         ferry = measure_ferry(playwright, server, "bench-ui", list(series.values()))
+        ferry["listing alone"] = time_listing("bench-ui")
         print(f"  ferry: {ferry}", flush=True)
     report(args, ferry, mlflow)
 

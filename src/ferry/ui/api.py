@@ -92,6 +92,7 @@ class Api:
             offset=_int(request, "offset", 0),
             limit=_int(request, "limit", 50),
             columns=_list(q.get("columns", "")),
+            default_metrics=min(_int(request, "default_metrics", 0), 20),
         )
         return JSONResponse(self.tracking.table(ref, query))
 

@@ -16,7 +16,7 @@ from typing import Any
 from ferry.errors import ConfigError
 from ferry.ui.query import Ref, name_matcher, parse
 
-__all__ = ["FIELDS", "Columns", "TableQuery", "page_of", "sort_rows"]
+__all__ = ["FIELDS", "Columns", "TableQuery", "page_of", "shown_column", "sort_rows"]
 
 FIELDS = (
     "id",
@@ -64,6 +64,15 @@ class Columns:
         raise ConfigError(f"No column {key!r} in this project.", "Pick one from the columns list.")
 
 
+def shown_column(key: str) -> str:
+    """``key`` if it names a field, a ``param:`` or a ``metric:`` column, else ConfigError.
+    (A shown column need not exist: experiments without it show an empty cell.)"""
+    kind, _, name = key.partition(":")
+    if key in FIELDS or (kind in ("param", "metric") and name):
+        return key
+    raise ConfigError(f"No column {key!r}.", "Columns are fields, param:<name> or metric:<name>.")
+
+
 @dataclass(frozen=True)
 class TableQuery:
     """What the experiments page asks for (every part optional)."""
@@ -77,6 +86,7 @@ class TableQuery:
     offset: int = 0
     limit: int = 50
     columns: Sequence[str] = field(default_factory=tuple)
+    default_metrics: int = 0
 
     def __post_init__(self) -> None:
         if self.qtype not in ("or", "and"):
@@ -86,18 +96,28 @@ class TableQuery:
                 "offset must be >= 0 and limit between 1 and 500.", "Ask for a smaller page."
             )
 
-    def kinds(self) -> set[str]:
-        """Which of "param" / "metric" the query needs loaded."""
-        keys = [*self.columns, self.sort]
-        needed = {key.partition(":")[0] for key in keys if ":" in key}
+    def ordering_kinds(self) -> set[str]:
+        """Which of "param" / "metric" the sort and the filter need for every row."""
+        needed = {self.sort.partition(":")[0]} if ":" in self.sort else set()
         if self.where.strip():
             for ref in parse(self.where).refs:
                 needed |= {"param", "metric"} if ref.kind == "any" else {ref.kind}
         return needed & {"param", "metric"}
 
+    def shown_kinds(self) -> set[str]:
+        """Which of "param" / "metric" the shown columns need, for the page's rows only."""
+        kinds = {c.partition(":")[0] for c in self.columns if ":" in c}
+        return (kinds | ({"metric"} if self.default_metrics else set())) & {"param", "metric"}
 
-def page_of(rows: Sequence[Row], query: TableQuery, columns: Columns) -> dict[str, Any]:
-    """Filter by name and expression, sort, and cut one page of the chosen columns."""
+
+def page_of(
+    rows: Sequence[Row],
+    query: TableQuery,
+    columns: Columns,
+    complete: Callable[[list[Row]], list[Row]] = list,
+) -> dict[str, Any]:
+    """Filter by name and expression, sort, and cut one page of the chosen columns;
+    ``complete`` adds to the page's rows the values that only shown columns need."""
     kept: Iterable[Row] = rows
     if query.name.strip():
         matches = name_matcher(query.name)
@@ -106,8 +126,11 @@ def page_of(rows: Sequence[Row], query: TableQuery, columns: Columns) -> dict[st
         test = parse(query.where).bind(columns.resolve)
         kept = [r for r in kept if test(r)]
     ordered = sort_rows(list(kept), columns.check(query.sort), query.descending)
-    shown = ["id", "name", *(columns.check(c) for c in query.columns if c not in ("id", "name"))]
-    page = ordered[query.offset : query.offset + query.limit]
+    shown = ["id", "name", *(shown_column(c) for c in query.columns if c not in ("id", "name"))]
+    page = complete(ordered[query.offset : query.offset + query.limit])
+    if query.default_metrics:
+        seen = dict.fromkeys(k for row in page for k in row if k.startswith("metric:"))
+        shown += [k for k in seen if k not in shown][: query.default_metrics]
     return {
         "total": len(ordered),
         "offset": query.offset,

@@ -4,7 +4,8 @@ Reads go through :mod:`ferry.tracking`'s public API only (``Rubicon``, ``Project
 ``Experiment``, ``filter_by``), so when tracking gains a cached concurrent reader this is
 the one module to switch over. What it keeps in memory, per project: the experiments of
 one listing, with their parameters and metrics loaded the first time a column or a filter
-needs them, for ``max_age`` seconds; and recently read metric series (a point budget).
+needs them (listed again in the background once older than ``max_age`` seconds); and the
+metric series read lately (within a point budget), read again when they grew.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class _Listing:
         self.values: dict[str, dict[str, dict[str, Any]]] = {}  # kind -> id -> name -> value
         self.names: dict[str, list[str]] = {}  # kind -> names in first-seen order
         self.directions: dict[str, str] = {}
+        self.own: dict[str, dict[str, dict[str, Any]]] = {}  # id -> kind -> name -> value
         self.lock = threading.Lock()
 
     def load(self, kind: str) -> None:
@@ -71,6 +73,13 @@ class _Listing:
     def columns(self) -> Columns:
         return Columns(params=self.names.get("param", []), metrics=self.names.get("metric", []))
 
+    def values_of(self, experiment_id: str, kind: str) -> dict[str, Any]:
+        """One experiment's values of ``kind``: from the project-wide load, else from its
+        own read (see ``TrackingSource._read_own``)."""
+        if kind in self.values:
+            return self.values[kind][experiment_id]
+        return self.own[experiment_id][kind]
+
     def rows(self, kinds: set[str]) -> list[Row]:
         for kind in sorted(kinds):
             self.load(kind)
@@ -89,7 +98,7 @@ class TrackingSource:
 
     Args:
         roots: each root's URL and the ``Rubicon`` that reads it.
-        max_age: seconds a project listing is reused before it is listed again.
+        max_age: seconds after which a project listing is made again (in the background).
         clock: the time source (monotonic seconds), for tests.
         workers: how many metric series are read at once.
         series_points: how many series points are kept in memory, at most.
@@ -251,14 +260,23 @@ class TrackingSource:
         column, the sort or the filter needs them; tags filter as ``project.experiments``
         does (``qtype`` "or"/"and", ``*`` wildcards)."""
         listing = self._listing(ref)
-        rows = listing.rows(query.kinds())
+        loaded = query.shown_kinds() & set(listing.values)
+        rows = listing.rows(query.ordering_kinds() | loaded)
         if query.tags:
             tagged = filter_by(
                 listing.experiments, name=None, tags=list(query.tags), qtype=query.qtype
             )
             kept = {e.id for e in tagged}
             rows = [r for r in rows if r["id"] in kept]
-        page = page_of(rows, query, listing.columns())
+
+        def complete(page: list[Row]) -> list[Row]:
+            kinds = query.shown_kinds() - set(listing.values)
+            if not kinds:
+                return page
+            self._read_own(ref, listing, [listing.by_id[row["id"]] for row in page])
+            return [_with_values(row, listing, kinds) for row in page]
+
+        page = page_of(rows, query, listing.columns(), complete)
         return {**page, "experiments": len(listing.experiments)}
 
     # -- one experiment ------------------------------------------------------------------
@@ -335,34 +353,33 @@ class TrackingSource:
         when it has them, else read for these experiments alone."""
         listing = self._listing(ref)
         runs = [self._experiment(ref, i) for i in _unique(ids)]
-        if "param" in listing.values and "metric" in listing.values:
-            params = [listing.values["param"][r.id] for r in runs]
-            metrics = [listing.values["metric"][r.id] for r in runs]
-            directions = listing.directions
-        else:
-            params, metrics, directions = self._read_values(ref, runs)
+        if not {"param", "metric"} <= set(listing.values):
+            self._read_own(ref, listing, runs)
+        params = [listing.values_of(r.id, "param") for r in runs]
+        metrics = [listing.values_of(r.id, "metric") for r in runs]
+        directions = listing.directions
         return {
             "runs": [_base_row(r) for r in runs],
             "params": _side_by_side(params),
             "metrics": _side_by_side(metrics, directions),
         }
 
-    def _read_values(
-        self, ref: ProjectRef, runs: Sequence[Experiment]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
-        """Parameters, metrics and metric directions of a few experiments, concurrently."""
+    def _read_own(self, ref: ProjectRef, listing: _Listing, runs: Sequence[Experiment]) -> None:
+        """Read the parameters and metrics of a few experiments on their own (those not
+        read yet), concurrently: a page of the table, or the runs compared."""
 
-        def read(run: Experiment) -> tuple[dict[str, Any], list[Any]]:
+        def read(run: Experiment) -> tuple[str, dict[str, dict[str, Any]], list[Any]]:
             own = self._project(ref).experiment(id=run.id)
-            return {p.name: p.value for p in own.parameters()}, own.metrics()
+            metrics = own.metrics()
+            params = {p.name: p.value for p in own.parameters()}
+            return run.id, {"param": params, "metric": {m.name: m.value for m in metrics}}, metrics
 
-        found = list(self._pool.map(read, runs))
-        directions: dict[str, str] = {}
-        for _, metrics in found:
-            for metric in metrics:
-                directions.setdefault(metric.name, metric.directionality)
-        metric_values = [{m.name: m.value for m in metrics} for _, metrics in found]
-        return [params for params, _ in found], metric_values, directions
+        missing = [r for r in runs if r.id not in listing.own]
+        for run_id, values, metrics in self._pool.map(read, missing):
+            with listing.lock:
+                listing.own[run_id] = values
+                for metric in metrics:
+                    listing.directions.setdefault(metric.name, metric.directionality)
 
     def series(
         self, ref: ProjectRef, ids: Sequence[str], metric: str, x: str = "step", width: int = 800
@@ -423,6 +440,14 @@ def _value_of(listing: _Listing, run: Experiment, metric: str) -> float | None:
         return number(run.metric(name=metric).value)
     except RubiconException:
         return None
+
+
+def _with_values(row: Row, listing: _Listing, kinds: set[str]) -> Row:
+    merged = dict(row)
+    for kind in kinds:
+        for name, value in listing.values_of(row["id"], kind).items():
+            merged[f"{kind}:{name}"] = value
+    return merged
 
 
 def _side_by_side(

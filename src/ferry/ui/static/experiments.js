@@ -176,13 +176,11 @@ function renderPicker(known, filter) {
   if (filter) search.focus();
 }
 
-// The first visit shows the fields at once, then the first metrics once their names are in.
+// A first visit paints the fields at once, then adds three metrics of the page's rows.
 async function defaultColumns() {
   if (state.columns) return;
-  const known = await columnNames();
-  if (state.columns || !known.metrics.length) return;
-  state.columns = [...BASE, ...known.metrics.slice(0, 3).map((m) => `metric:${m}`)];
-  load();
+  await load({ default_metrics: 3 });
+  if (!state.columns && page) state.columns = page.columns.filter((c) => c !== "id" && c !== "name");
 }
 
 function filters() {
