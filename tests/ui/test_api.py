@@ -301,6 +301,17 @@ def test_a_stale_listing_is_served_while_it_is_listed_again(tmp_path: Path) -> N
         assert client.get("/api/experiments", params={**query, "refresh": "1"}).json()["total"] == 3
 
 
+def test_prefetch_lists_every_project_before_any_page_asks(filled: Filled) -> None:
+    store = KeyRecorder(LocalStore(str(filled[0])))
+    tracking = TrackingSource([(str(filled[0]), Rubicon(stores=[store]))], refresher=Inline())
+    tracking.prefetch()
+    listed = len(store.keys)
+    assert listed > 12  # the project, its experiments and their tags
+    with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
+        assert rows(client)["total"] == 12
+    assert len(store.keys) == listed  # the page found it ready
+
+
 def test_a_series_is_read_again_only_when_it_grew(tmp_path: Path) -> None:
     rubicon = Rubicon(root_dir=str(tmp_path / "root"))
     run = rubicon.create_project("p").log_experiment("run")

@@ -47,6 +47,7 @@ def build_app(
         _check_local(url)
     tracking = TrackingSource.open(roots, **options)
     tracking.check()
+    tracking.prefetch()
     models = ModelSource.open(model_roots, settings=load_settings(options))
     models.check()
     hosts = ["*"] if host in ("0.0.0.0", "::") else [*LOOPBACK_NAMES, host]

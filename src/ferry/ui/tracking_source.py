@@ -10,6 +10,7 @@ metric series read lately (within a point budget), read again when they grew.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -138,6 +139,16 @@ class TrackingSource:
         start-up rather than in the browser."""
         for root in range(len(self.urls)):
             self._root_projects(root)
+
+    def prefetch(self) -> None:
+        """List every project in the background now, so that the first page a user opens
+        finds its listing made (or on its way) rather than starting it."""
+
+        def list_all() -> None:
+            with contextlib.suppress(FerryError):  # a page asking later will say what failed
+                self.projects()
+
+        self._refresher.submit(list_all)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -22,6 +22,7 @@ const state = {
 const selected = new Set(JSON.parse(sessionStorage.getItem(selectionKey) || "[]"));
 let names = null; // {fields, params, metrics}: loaded when the column picker needs it
 let page = null;
+let latest = 0; // answers to older requests than the latest are dropped
 
 const tableBox = h("div", { class: "scroll", dataset: { state: "loading" } });
 const message = h("div");
@@ -38,14 +39,18 @@ function query(extra = {}) {
 }
 
 async function load(extra = {}) {
+  const mine = ++latest;
   tableBox.dataset.state = "loading";
   try {
-    page = await api("experiments", query(extra));
+    const answer = await api("experiments", query(extra));
+    if (mine !== latest) return;
+    page = answer;
     message.replaceChildren();
     render();
     const { root: r, project: p, columns, ...shown } = query();
     history.replaceState(null, "", link("/experiments", { root: r, project: p, ...shown }));
   } catch (error) {
+    if (mine !== latest) return;
     message.replaceChildren(h("div", { class: "error", role: "alert" }, error.message));
     tableBox.dataset.state = "error";
   }
