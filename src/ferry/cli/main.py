@@ -80,6 +80,7 @@ def _register() -> None:
         models_cmds,
         storage_cmds,
         sync_cmds,
+        ui_cmds,
     )
 
     commands = (
@@ -91,6 +92,7 @@ def _register() -> None:
         experiments_cmds.experiments,
         models_cmds.models,
         models_cmds.objects,
+        ui_cmds.ui,  # the command is light; ferry.ui (starlette, uvicorn) loads when it runs
     )
     for command in commands:
         cli.add_command(command)
