@@ -39,7 +39,7 @@ def model_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.upload("churn", model={"weights": [1, 2]}, extra_metadata={"auc": 0.86})
     newer = store.upload("churn", model={"weights": [3, 4]}, extra_metadata={"auc": 0.88})
     store.create_model_state("production")
-    store.set_model_state("churn", newer, "production")
+    store.set_model_state("churn", newer["model"]["model_id"], "production")
     return root
 
 

@@ -227,7 +227,7 @@ def test_models_show_domains_versions_states_and_metadata(client: TestClient) ->
         "/api/models/version",
         params={"root": 0, "domain": "churn", "model_id": older["model_id"]},
     ).json()
-    assert one["record"]["extra_metadata"] == {"auc": 0.86} and one["flavour"] == newer["flavour"]
+    assert one["record"]["extra"] == {"auc": 0.86} and one["flavour"] == newer["flavour"]
     gone = client.get("/api/models/versions", params={"root": 4, "domain": "churn"})
     assert gone.status_code == 404
 
@@ -354,8 +354,8 @@ def test_an_s3_root_reads_the_same(
         assert [r["count"] for r in series.json()["runs"]] == [30, 30, 30]
 
 
-def test_model_records_read_in_ferrys_shape_and_in_modelstores() -> None:
-    nested = {  # modelstore's get_model_info: model, storage, code
+def test_model_records_are_read_in_modelstores_shape() -> None:
+    nested = {  # modelstore's get_model_info: model, storage, code, extra
         "model": {
             "domain": "churn",
             "model_id": "e7a1",
@@ -365,16 +365,15 @@ def test_model_records_read_in_ferrys_shape_and_in_modelstores() -> None:
         "storage": {"type": "aws-s3", "path": "s3://b/operatorai-model-store/churn/e7a1"},
         "code": {"runtime": "python:3.11", "created": "2026/11/27/10:00:00"},
         "modelstore": "0.0.81",
+        "extra": {"auc": 0.91},
     }
     assert summary(nested) == {
         "model_id": "e7a1",
         "created_at": "2026/11/27/10:00:00",
         "flavour": "sklearn",
         "model_type": "sklearn.RandomForestClassifier",
-        "extra_metadata": {"n_estimators": 20},
+        "extra_metadata": {"auc": 0.91},
     }
-    flat = {"model_id": "m1", "created_at": "t", "flavour": "joblib", "model_type": "x.Y"}
-    assert summary(flat) == {**flat, "extra_metadata": {}}
 
 
 def test_several_roots_are_shown_side_by_side(filled: Filled, tmp_path: Path) -> None:

@@ -3,8 +3,7 @@ the calls and record shapes of :class:`ferry.models.ModelStore`.
 
 It uses ModelStore's public, modelstore-compatible calls (``list_domains``,
 ``list_models``, ``list_model_states``, ``get_model_info``) and turns each record into the
-few fields the Models page shows. Records are read in two shapes: ferry's flat one
-(``{"model_id", "created_at", "flavour", "model_type", ...}``) and modelstore's nested one
+few fields the Models page shows. Records are read in modelstore's nested shape
 (``{"model": {"model_id", "model_type": {"library", "type"}}, "code": {"created"}, ...}``);
 :func:`summary` is the place to adjust if those shapes change again.
 """
@@ -91,19 +90,18 @@ class ModelSource:
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields the Models page lists, from a flat (ferry) or nested (modelstore) record."""
+    """The fields the Models page lists, from a record in modelstore's nested shape
+    (``{"model": {"model_id", "model_type": {"library", "type"}}, "code", "extra"}``)."""
     model = _dict(record.get("model"))
     code = _dict(record.get("code"))
-    library = _dict(model.get("model_type"))  # modelstore: {"library": "sklearn", "type": ...}
-    kind = record.get("model_type") or ".".join(
-        str(library[k]) for k in ("library", "type") if library.get(k)
-    )
+    library = _dict(model.get("model_type"))
+    kind = ".".join(str(library[k]) for k in ("library", "type") if library.get(k))
     return {
-        "model_id": record.get("model_id") or model.get("model_id"),
-        "created_at": record.get("created_at") or code.get("created"),
-        "flavour": record.get("flavour") or library.get("library"),
+        "model_id": model.get("model_id"),
+        "created_at": code.get("created"),
+        "flavour": library.get("library"),
         "model_type": kind or None,
-        "extra_metadata": record.get("extra_metadata") or model.get("parameters") or {},
+        "extra_metadata": _dict(record.get("extra")),
     }
 
 
