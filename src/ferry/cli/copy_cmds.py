@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,7 +24,10 @@ from ferry.cli.options import (
 )
 from ferry.cli.output import emit_json, human_size, is_terminal
 from ferry.errors import ConfigError, MultiError
-from ferry.storage.base import AbortsUploads, Concurrent, ObjectInfo, Store, join_key
+from ferry.storage.base import Concurrent, ObjectInfo, join_key
+
+if TYPE_CHECKING:
+    from ferry.storage.journal import UploadJournal
 
 __all__ = ["COMMANDS"]
 
@@ -204,19 +207,14 @@ def _run(
     src: Location, dst: Location, steps: list[Step], *, show: bool, single: bool
 ) -> dict[str, ObjectInfo]:
     from ferry.storage.batch import run_collect
-    from ferry.storage.transfer import copy_object
 
-    if single and steps and dst.is_s3 and not src.is_s3:
-        _clear_killed_upload(dst.store, steps[0].dest_key)
+    journal = _journal() if dst.is_s3 and not src.is_s3 else None
+    if journal is not None:
+        journal.clean_up(dst.store)  # uploads a killed 'ferry cp' left: invisible, billed
     remote = src.store if src.is_s3 else dst.store
     workers = remote.concurrency if isinstance(remote, Concurrent) else 32
     with _progress(show, single, src, steps) as (tick, bytes_moved):
-        calls = {
-            s.key: partial(
-                copy_object, src.store, s.key, dst.store, s.dest_key, s.info, bytes_moved
-            )
-            for s in steps
-        }
+        calls = {s.key: partial(_copy, src, dst, s, bytes_moved, journal) for s in steps}
         done, failures = run_collect(calls, workers, on_done=tick)
     if len(failures) == 1 and len(steps) == 1:
         raise failures[0][1]  # one file: its own error, with its own exit code
@@ -225,11 +223,34 @@ def _run(
     return done
 
 
-def _clear_killed_upload(store: Store, key: str) -> None:
-    """A ``ferry cp`` of a large file killed mid-upload leaves its multipart upload behind
-    (invisible, billed): the next copy to that key aborts it first."""
-    if isinstance(store, AbortsUploads):
-        store.abort_incomplete_uploads(key, exact=True)
+def _copy(
+    src: Location,
+    dst: Location,
+    step: Step,
+    progress: Callable[[int], None] | None,
+    journal: UploadJournal | None,
+) -> ObjectInfo:
+    """One object; a large upload is noted in the journal while it runs."""
+    from ferry.storage.local import LocalStore
+    from ferry.storage.s3 import S3Options
+    from ferry.storage.transfer import copy_object
+
+    copy = partial(copy_object, src.store, step.key, dst.store, step.dest_key, step.info, progress)
+    if journal is None or not isinstance(src.store, LocalStore):
+        return copy()
+    path = src.store.path_of(step.key)
+    if not path.is_file() or path.stat().st_size <= S3Options.multipart_threshold:
+        return copy()
+    with journal.uploading(dst.store, step.dest_key):
+        return copy()
+
+
+def _journal() -> UploadJournal:
+    import platformdirs
+
+    from ferry.storage.journal import UploadJournal
+
+    return UploadJournal(Path(platformdirs.user_state_dir("ferry")) / "uploads")
 
 
 @contextmanager
