@@ -9,8 +9,9 @@ the files (at least one; same size, new content), pull to an empty folder. Every
 mirrors (deletes included: aws --delete, s5cmd --delete, rclone sync, ferry push), uploads
 with INTELLIGENT_TIERING, runs as its own process against the same local S3 server
 (ministack on 127.0.0.1), and is installed by this script in its own virtual environment.
-``--baseline`` adds another ferry executable (an older commit's, say) as the tool ``base``
-(or ``NAME=PATH``, as NAME; repeatable).
+``--baseline`` adds another ferry executable (an older checkout's, say) as the tool
+``ferry@base`` (or, given as ``NAME=PATH``, as ``ferry@NAME``; repeatable): a before/after
+in one run.
 Runs are interleaved (run 1 of every tool, then run 2, ...) so that a machine whose speed
 drifts treats each tool alike.
 
@@ -102,7 +103,7 @@ def tools(endpoint: str, wanted: list[str], baselines: list[str]) -> list[Tool]:
     }
     for i, given in enumerate(baselines):
         name, _, path = given.rpartition("=")
-        name = name or ("base" if i == 0 else f"base{i + 1}")
+        name = f"ferry@{name}" if name else "ferry@base" if i == 0 else f"ferry@base{i + 1}"
         made[name] = lambda name=name, path=path: ferry_tool(name, Path(path))
         wanted = [*wanted, name] if name not in wanted else wanted
     unknown = set(wanted) - set(made)
@@ -269,7 +270,7 @@ def print_set(name: str, rows: dict[str, dict[str, Run]], runs: int) -> None:
     count, size = SETS[name]
     print(f"\nset {name}: {count:,} x {size // 1024:,} KiB, median of {runs}")
     print(
-        f"{'phase':<16}{'tool':<8}{'wall':>8}{'cpu':>8}{'cpu/file':>10}{'server cpu':>12}"
+        f"{'phase':<16}{'tool':<12}{'wall':>8}{'cpu':>8}{'cpu/file':>10}{'server cpu':>12}"
         f"{'rss MiB':>9}{'tool/ferry':>12}"
     )
     for phase, by_tool in rows.items():
@@ -277,7 +278,7 @@ def print_set(name: str, rows: dict[str, dict[str, Run]], runs: int) -> None:
         for i, (tool, r) in enumerate(by_tool.items()):
             ratio = f"{r.wall / ferry:>11.2f}x" if ferry and tool != "ferry" else ""
             print(
-                f"{f'{name} {phase}' if i == 0 else '':<16}{tool:<8}{r.wall:>7.2f}s{r.cpu:>7.2f}s"
+                f"{f'{name} {phase}' if i == 0 else '':<16}{tool:<12}{r.wall:>7.2f}s{r.cpu:>7.2f}s"
                 f"{r.cpu / count * 1000:>8.3f}ms{r.server_cpu:>11.2f}s{r.rss_mib:>9.0f}{ratio}"
             )
         peers = {t: r.wall for t, r in by_tool.items() if t in PEERS}
@@ -296,7 +297,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="[NAME=]PATH",
-        help="another ferry executable, run beside as NAME (default 'base'); repeatable",
+        help="another ferry executable, run beside as ferry@NAME (default ferry@base); repeatable",
     )
     args = parser.parse_args()
     with LocalS3Server(tools_dir=TOOLS) as server:

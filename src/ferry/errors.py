@@ -149,7 +149,9 @@ class MultiError(FerryError):
         self, action: str, failures: Sequence[tuple[str, BaseException]], *, shown: int = 5
     ) -> None:
         self.failures = list(failures)
-        lines = "; ".join(f"{name}: {error}" for name, error in self.failures[:shown])
+        lines = "; ".join(
+            f"{name}: {str(error).rstrip('.')}" for name, error in self.failures[:shown]
+        )
         more = len(self.failures) - shown
         super().__init__(
             f"{action} failed for {len(self.failures)}: {lines}"

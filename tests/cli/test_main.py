@@ -10,18 +10,29 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from ferry.cli import config_cmds, dev_cmds, experiments_cmds, models_cmds, storage_cmds, sync_cmds
+from ferry.cli import (
+    config_cmds,
+    copy_cmds,
+    dev_cmds,
+    experiments_cmds,
+    models_cmds,
+    storage_cmds,
+    sync_cmds,
+    ui_cmds,
+)
 from ferry.cli.main import LAZY_COMMANDS, SHORT_HELP, cli
 
 # Every command the command modules define (a new one must be added to LAZY_COMMANDS).
 DEFINED = [
     *storage_cmds.COMMANDS,
+    *copy_cmds.COMMANDS,
     *sync_cmds.COMMANDS,
     config_cmds.config,
     dev_cmds.dev,
     experiments_cmds.experiments,
     models_cmds.models,
     models_cmds.objects,
+    ui_cmds.ui,
 ]
 
 

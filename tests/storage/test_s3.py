@@ -424,3 +424,44 @@ def test_a_body_broken_mid_stream_is_a_ferry_error_and_leaves_no_file(
         assert "broke while reading s3://flaky/" in str(caught.value)
     assert list(tmp_path.iterdir()) == []
     assert store.get("data/good-1.bin")  # the endpoint itself still answers
+
+
+def test_listing_with_a_key_sees_empty_objects_it_cannot_read(
+    bucket: str, s3_options: S3Options, s3_server: LocalS3Server
+) -> None:
+    raw = raw_client(s3_server)
+    raw.put_object(Bucket=bucket, Key="logs/.keep", Body=b"")
+    raw.put_object(
+        Bucket=bucket,
+        Key="logs/other",
+        Body=b"",
+        SSECustomerAlgorithm="AES256",
+        SSECustomerKey=OTHER_KEY,
+    )
+    store = S3Store(f"s3://{bucket}/logs", with_key(s3_options, KEY))
+    assert [i.key for i in store.list()] == [".keep", "other"]
+
+
+def test_a_copy_in_parts_keeps_the_metadata_a_listing_lacks(
+    bucket: str, s3_options: S3Options
+) -> None:
+    from dataclasses import replace
+
+    from ferry.storage.transfer import copy_object
+
+    options = replace(s3_options, copy_threshold=6 * MiB, copy_part_size=5 * MiB)
+    src, dst = S3Store(f"s3://{bucket}/a", options), S3Store(f"s3://{bucket}/b", options)
+    src.put("big", os.urandom(7 * MiB), metadata={"ferry-xxh3-128": "abc"})
+    listed = next(iter(src.list()))
+    copy_object(src, "big", dst, "big", listed)
+    assert dst.head("big").metadata == {"ferry-xxh3-128": "abc"}
+
+
+def test_create_only_refuses_a_second_writer_even_with_the_same_bytes(
+    bucket: str, s3_options: S3Options
+) -> None:
+    store = S3Store(f"s3://{bucket}", s3_options)
+    store.put("lock", b"taken", mode="create")
+    with pytest.raises(AlreadyExistsError):
+        store.put("lock", b"taken", mode="create")
+    assert store.head("lock").metadata == {}  # the write's own token stays internal

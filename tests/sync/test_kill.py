@@ -96,12 +96,12 @@ def test_kill_9_during_push_and_pull_then_rerun(
         assert digest(b / rel) == digest(a / rel)
 
 
-def test_a_run_marked_in_progress_aborts_the_uploads_it_began_and_no_older_ones(
+def test_a_run_marked_in_progress_aborts_the_uploads_it_began_and_no_one_elses(
     tmp_path: Path, s3_server: LocalS3Server, bucket: str
 ) -> None:
     """The recovery path alone: the state says the last run died mid-way; the next run
-    aborts the multipart uploads begun since that run started, and leaves older ones
-    (another writer's) alone."""
+    aborts the multipart uploads that run began (its large uploads, since it started),
+    and leaves older ones and another writer's (a teammate's checkpoint) alone."""
     import json
 
     env = {**os.environ, **DEV_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server.url}
@@ -122,12 +122,22 @@ def test_a_run_marked_in_progress_aborts_the_uploads_it_began_and_no_older_ones(
     since = time.time()
     time.sleep(1.1)
     orphan = raw.create_multipart_upload(Bucket=bucket, Key="team/logs/killed.bin")
+    theirs = raw.create_multipart_upload(Bucket=bucket, Key="team/logs/b-machine/ckpt.pt")
     state = a / ".ferry" / "sync" / "logs.json"
     state.parent.mkdir(parents=True, exist_ok=True)
     origin = f"{(a / 'data/logs').resolve()} <-> s3://{bucket}/team/logs"
-    state.write_text(json.dumps({"in_progress": True, "since": since, "origin": origin}))
+    state.write_text(
+        json.dumps(
+            {
+                "in_progress": True,
+                "since": since,
+                "origin": origin,
+                "large_uploads": ["killed.bin"],
+            }
+        )
+    )
     result = run(["push", "logs", "--json"], a, env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["aborted_uploads"] == 1
-    left = [u["UploadId"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
-    assert left == [older["UploadId"]] and orphan["UploadId"] not in left
+    left = {u["UploadId"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
+    assert left == {older["UploadId"], theirs["UploadId"]} and orphan["UploadId"] not in left

@@ -133,7 +133,29 @@ def test_changed_here_but_deleted_there_is_a_conflict() -> None:
         direction="both",
         conflict="remote-wins",
     )
-    assert kinds(result) == {"m": "delete-local"}
+    assert kinds(result) == {"m": "upload"}  # the change survives the delete
+
+
+@pytest.mark.parametrize("rule", ["local-wins", "remote-wins", "newest-wins"])
+@pytest.mark.parametrize("direction", ["both", "push", "pull"])
+def test_a_change_is_never_lost_to_a_delete_on_the_other_side(rule: str, direction: str) -> None:
+    """Review finding: 'deleted here, changed there' under local-wins deleted the change."""
+    changed_there = plan(
+        {},
+        {"m": there("e2")},
+        {"m": Synced("c1", "e1")},
+        direction=direction,
+        conflict=rule,  # type: ignore[arg-type]
+    )
+    changed_here = plan(
+        {"m": here("c2")},
+        {},
+        {"m": Synced("c1", "e1")},
+        direction=direction,
+        conflict=rule,  # type: ignore[arg-type]
+    )
+    for result in (changed_there, changed_here):
+        assert not result.of("delete-local", "delete-remote"), result.actions
 
 
 def test_two_way_push_deletes_only_what_the_state_proves_was_deleted_here() -> None:

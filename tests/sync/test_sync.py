@@ -194,6 +194,7 @@ def test_dry_run_and_status_change_nothing(tmp_path: Path, bucket: str, ferry, r
         "identical": 0,
         "actions": [{"path": "a.txt", "action": "upload", "reason": "new here", "size": 1}],
         "pending": [],
+        "refusal": "",
     } in status
     assert keys(raw, bucket) == []
 

@@ -15,39 +15,58 @@ __all__ = ["LAZY_COMMANDS", "SHORT_HELP", "cli", "main"]
 # Commands imported only when invoked (or listed in --help): name -> (module, attribute).
 # ``ferry --help`` and every command then import click and the one command's module only.
 LAZY_COMMANDS = {
+    "cat": ("ferry.cli.storage_cmds", "cat"),
     "config": ("ferry.cli.config_cmds", "config"),
-    "cp": ("ferry.cli.storage_cmds", "cp"),
+    "cp": ("ferry.cli.copy_cmds", "cp"),
     "dev": ("ferry.cli.dev_cmds", "dev"),
     "experiments": ("ferry.cli.experiments_cmds", "experiments"),
     "init": ("ferry.cli.sync_cmds", "init"),
     "ls": ("ferry.cli.storage_cmds", "ls"),
+    "mb": ("ferry.cli.storage_cmds", "mb"),
     "models": ("ferry.cli.models_cmds", "models"),
+    "mv": ("ferry.cli.copy_cmds", "mv"),
     "objects": ("ferry.cli.models_cmds", "objects"),
+    "presign": ("ferry.cli.storage_cmds", "presign"),
     "pull": ("ferry.cli.sync_cmds", "pull"),
     "push": ("ferry.cli.sync_cmds", "push"),
+    "rb": ("ferry.cli.storage_cmds", "rb"),
+    "resolve": ("ferry.cli.sync_cmds", "resolve"),
     "rm": ("ferry.cli.storage_cmds", "rm"),
     "status": ("ferry.cli.sync_cmds", "status"),
     "sync": ("ferry.cli.sync_cmds", "sync"),
+    "ui": ("ferry.cli.ui_cmds", "ui"),  # light; ferry.ui (starlette, uvicorn) loads when it runs
 }
 
 # The first paragraph of each command's help, so that ``ferry --help`` lists the commands
 # without importing them (a test keeps it equal to the commands' own). A command missing
 # here is imported for its help: slower, still right.
 SHORT_HELP = {
+    "cat": "Write an object's bytes to standard output (as 'aws s3 cp s3://... -').",
     "config": "Inspect ferry's settings.",
-    "cp": "Copy a file or (with -r) a folder between the local disk and S3.",
+    "cp": "Copy a file or (with -r) a folder: local <-> S3, or S3 -> S3 server-side.",
     "dev": "Local stand-ins for AWS services.",
     "experiments": "Browse tracked experiments (a local root or s3://bucket/prefix).",
     "init": "Create a workspace (ferry.toml) syncing with REMOTE_ROOT (s3://bucket/prefix).",
     "ls": "List objects like 'aws s3 ls': s3://bucket/prefix or a local folder.",
+    "mb": "Make a bucket (in the configured region).",
     "models": "Browse a model store (ROOT: s3://bucket/prefix or a folder).",
+    "mv": "Move a file or (with -r) a folder: copied, then each source copied is deleted.",
     "objects": "Objects stored with s3store (PATH: --path, FERRY_PATH or ferry.toml).",
-    "pull": "Make the local folders match the bucket (MAPPINGS, or all that may be pulled).",
-    "push": "Make the bucket match the local folders (MAPPINGS, or all that may be pushed).",
+    "presign": "Print a URL that lets anyone GET the object, for a while, without credentials.",
+    "pull": "Bring the bucket's changes to the local folders (MAPPINGS, or all that may be "
+    "pulled).",
+    "push": "Send the local folders' changes to the bucket (MAPPINGS, or all that may be pushed).",
+    "rb": "Remove a bucket (empty, or emptied first with --force).",
+    "resolve": "Settle conflicts a 'manual' mapping left (exit code 20): both sides keep one "
+    "version.",
     "rm": "Delete an object, or (with -r) the folder URL names: s3://b/runs/run-1 is the "
     "object runs/run-1 and everything below runs/run-1/, never runs/run-10/.",
     "status": "What 'ferry sync' would do, per mapping, without doing it.",
-    "sync": "Sync each mapping its own way (pull, push, or both with its conflict rule).",
+    "sync": "Sync each mapping its own way (pull, push, or both with its conflict rule); or, "
+    "as 'aws s3 sync', make DST hold SRC: ferry sync SRC DST [--delete] (local <-> S3, "
+    "S3 -> S3).",
+    "ui": "A read-only dashboard of the experiments in ROOT(s) (local folders or "
+    "s3://bucket/prefix) and of model stores (--models), on http://127.0.0.1:8765.",
 }
 
 

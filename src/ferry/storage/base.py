@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +40,7 @@ __all__ = [
     "Encrypted",
     "Listing",
     "ObjectInfo",
+    "Progress",
     "PutMode",
     "Store",
     "StoredObject",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 PutMode = Literal["overwrite", "create"]
+Progress = Callable[[int], None]  # told of each run of bytes moved
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,9 @@ class Store(Protocol):
         """The object's content and info in one request. Raises ``NotFoundError``."""
         ...
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
-        """Stream the object to ``path``; the file appears whole or not at all."""
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+        """Stream the object to ``path``; the file appears whole or not at all.
+        ``progress`` is told of each run of bytes as it arrives."""
         ...
 
     def put(
@@ -119,8 +122,10 @@ class Store(Protocol):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
-        """Stream the file at ``path`` to ``key`` in constant memory."""
+        """Stream the file at ``path`` to ``key`` in constant memory; ``progress`` is told
+        of each run of bytes as it is sent."""
         ...
 
     def head(self, key: str) -> ObjectInfo:
@@ -153,10 +158,15 @@ class AbortsUploads(Protocol):
     """A store whose interrupted uploads leave invisible, billed parts (S3 multipart)."""
 
     def abort_incomplete_uploads(
-        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+        self,
+        prefix: str = "",
+        since: datetime | None = None,
+        *,
+        exact: bool = False,
+        only: Collection[str] | None = None,
     ) -> int:
-        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``; after
-        ``since``) and never finished; how many."""
+        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``, of the
+        keys in ``only`` if given; after ``since``) and never finished; how many."""
         ...
 
     def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from ferry.errors import (
 from ferry.storage.base import (
     BaseStore,
     ObjectInfo,
+    Progress,
     PutMode,
     StoredObject,
     check_data,
@@ -32,7 +33,7 @@ from ferry.storage.base import (
     local_errors,
 )
 
-__all__ = ["LocalStore", "temp_file_name", "temp_path", "write_atomically"]
+__all__ = ["LocalStore", "counted", "temp_file_name", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
@@ -55,13 +56,19 @@ def temp_file_name(path: str) -> str:
 
 
 def write_atomically(
-    path: Path | str, chunks: Iterable[bytes], *, mode: PutMode = "overwrite"
+    path: Path | str,
+    chunks: Iterable[bytes],
+    *,
+    mode: PutMode = "overwrite",
+    durable: bool = False,
 ) -> None:
     """Write ``chunks`` to ``path`` through a temporary file renamed into place.
 
     With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
     Parent folders are created when missing (tried after the first attempt fails, so a
-    write into an existing folder costs no extra system calls).
+    write into an existing folder costs no extra system calls). ``durable`` flushes the
+    file to the disk before the rename, so a power cut leaves the old or the new file,
+    never an empty one (for small files that must survive: a sync state).
     """
     path = os.fspath(path)
     folder, name = os.path.split(path)
@@ -75,6 +82,9 @@ def write_atomically(
         with handle:
             for chunk in chunks:
                 handle.write(chunk)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode == "create":
             os.link(temp, path)
             os.unlink(temp)
@@ -90,6 +100,14 @@ def _reading(handle: IO[bytes], path: Path) -> Iterator[bytes]:
     """The file's chunks, a failed read of it translated (not blamed on the store)."""
     with local_errors(path, "read"):
         yield from copy_chunks(handle)
+
+
+def counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    """``chunks``, each one's size told to ``progress``."""
+    for chunk in chunks:
+        yield chunk
+        if progress is not None:
+            progress(len(chunk))
 
 
 def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -114,6 +132,10 @@ class LocalStore(BaseStore):
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
+
+    def path_of(self, key: str) -> Path:
+        """The file that holds ``key``."""
+        return self._path(key)
 
     def _file(self, key: str) -> str:
         """The file of ``key`` as a string (cheaper than pathlib on hot paths)."""
@@ -172,14 +194,14 @@ class LocalStore(BaseStore):
             raise self._missing(key) from None
         return StoredObject(data, self._info(key, stat))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         source = self._path(key)
         try:
             handle = open(source, "rb")  # noqa: SIM115 - closed below
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise self._missing(key) from None
         with handle, local_errors(path, "write"):
-            write_atomically(Path(path), copy_chunks(handle))
+            write_atomically(Path(path), counted(copy_chunks(handle), progress))
         return self.head(key)
 
     def put(
@@ -199,11 +221,12 @@ class LocalStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         with local_errors(path, "read"):
             handle = open(path, "rb")  # noqa: SIM115 - closed below
         with handle:
-            return self._write(key, _reading(handle, path), mode, metadata)
+            return self._write(key, counted(_reading(handle, path), progress), mode, metadata)
 
     def _write(
         self,

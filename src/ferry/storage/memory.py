@@ -12,6 +12,7 @@ from ferry.errors import AlreadyExistsError, NotFoundError
 from ferry.storage.base import (
     BaseStore,
     ObjectInfo,
+    Progress,
     PutMode,
     StoredObject,
     check_data,
@@ -43,10 +44,12 @@ class MemoryStore(BaseStore):
         except KeyError:
             raise NotFoundError(f"No object at {self.url}/{key}.", "Check the key.") from None
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         stored = self.get_object(key)
         with local_errors(path, "write"):
             write_atomically(Path(path), [stored.data])
+        if progress is not None:
+            progress(len(stored.data))
         return stored.info
 
     def head(self, key: str) -> ObjectInfo:
@@ -84,10 +87,14 @@ class MemoryStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         with local_errors(path, "read"):
             data = Path(path).read_bytes()
-        return self.put(key, data, mode=mode, metadata=metadata)
+        info = self.put(key, data, mode=mode, metadata=metadata)
+        if progress is not None:
+            progress(len(data))
+        return info
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         with self._lock:

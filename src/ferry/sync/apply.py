@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -29,40 +30,36 @@ _SAVE_EVERY = 5.0  # seconds
 # store's multipart threshold, and sent in parallel parts above it; a download in ranges.
 LARGE = 16 * 1024 * 1024
 LARGE_WORKERS = 2
-_COPY_MAX = 5 * 1024**3  # S3's limit for a single-request copy
 
 
+@dataclass
 class Report:
-    """What a sync of one mapping did. A plain class (not a dataclass): it is built once
-    per mapping, and a dataclass of this many fields costs a millisecond to define, on
-    every start of the command line."""
+    """What a sync of one mapping did."""
 
-    def __init__(self, mapping: str, direction: str) -> None:
-        self.mapping, self.direction = mapping, direction
-        self.uploaded = 0
-        self.uploaded_bytes = 0
-        self.downloaded = 0
-        self.downloaded_bytes = 0
-        self.deleted_remote = 0
-        self.deleted_local = 0
-        self.skipped = 0
-        self.resolved: list[tuple[str, str]] = []
-        self.unresolved: list[tuple[str, str]] = []
-        self.errors: list[tuple[str, str]] = []
-        self.symlinks: list[str] = []
-        self.pending: list[tuple[str, str]] = []
-        self.encrypted = 0  # objects rewritten server-side with the SSE-C key
-        self.not_encrypted = 0  # objects left stored without the configured SSE-C key
-        self.aborted_uploads = 0
-        self.seconds = 0.0
-        self.stopped = False  # a stop request ended it early: transfers not begun were skipped
+    mapping: str
+    direction: str
+    uploaded: int = 0
+    uploaded_bytes: int = 0
+    downloaded: int = 0
+    downloaded_bytes: int = 0
+    deleted_remote: int = 0
+    deleted_local: int = 0
+    skipped: int = 0
+    resolved: list[tuple[str, str]] = field(default_factory=list)
+    unresolved: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    symlinks: list[str] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    encrypted: int = 0  # objects rewritten server-side with the SSE-C key
+    not_encrypted: int = 0  # objects left stored without the configured SSE-C key
+    aborted_uploads: int = 0
+    seconds: float = 0.0
+    stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
+    refusal: str = ""  # on a dry run: why the real run would refuse (the delete guard)
 
     @property
     def moved_bytes(self) -> int:
         return self.uploaded_bytes + self.downloaded_bytes
-
-    def __repr__(self) -> str:
-        return f"Report({vars(self)!r})"
 
 
 def apply(
@@ -77,6 +74,7 @@ def apply(
     workers: int,
     on_file: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    record_skips: bool = True,
 ) -> Report:
     """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``.
 
@@ -106,7 +104,8 @@ def apply(
     halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        calls[action.path] = partial(halt.watch, _transfer(action, store, targets, local, remote))
+        call = _transfer(action, store, targets, local, remote, state)
+        calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
@@ -118,8 +117,9 @@ def apply(
         _delete(plan, targets, store, state, report)
     for action in plan.of("skip"):
         there = remote[action.path]
-        sse = "" if there.encrypted is False else key_id
-        state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
+        if record_skips:
+            sse = "" if there.encrypted is False else key_id
+            state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
         report.skipped += 1
         report.not_encrypted += there.encrypted is False
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
@@ -159,7 +159,7 @@ class _Halt:
 
     def lost_error(self, report: Report, planned: int) -> EndpointError:
         assert self.lost is not None
-        moved = report.uploaded + report.downloaded
+        moved = report.uploaded + report.downloaded + report.encrypted
         return EndpointError(
             f"{self.lost.problem} {planned - moved} of {planned} file(s) of mapping "
             f"{report.mapping!r} were not transferred ({moved} were, and are recorded).",
@@ -173,6 +173,7 @@ def _transfer(
     targets: _Targets,
     local: dict[str, LocalFile],
     remote: dict[str, RemoteFile],
+    state: SyncState,
 ) -> Callable[[], ObjectInfo]:
     """The call that carries out one transfer action."""
     folder = targets.root
@@ -182,13 +183,12 @@ def _transfer(
         return partial(_encrypt, store, folder, action.path, local[action.path])
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
-    return partial(_download, store, targets, action.path)
+    return partial(_download, store, targets, action.path, state)
 
 
 def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    """Rewrite the object with the key server-side; past S3's 5 GiB copy limit, upload
-    the identical local file instead."""
-    if isinstance(store, Encrypted) and file.size <= _COPY_MAX:
+    """Rewrite the object with the key, server-side (in parts past 5 GiB)."""
+    if isinstance(store, Encrypted):
         return store.encrypt(path)
     return _upload(store, folder, path, file)
 
@@ -205,6 +205,12 @@ def _count(report: Report, action: Action) -> None:
         report.downloaded_bytes += action.size
     if "wins" in action.reason:
         report.resolved.append((action.path, action.reason))
+
+
+def inside(folder: Path, path: str) -> Path:
+    """The local file of ``path``, refusing one whose folders lead elsewhere (a symlinked
+    folder inside the mapping would otherwise carry a write outside it)."""
+    return Path(_Targets(folder).path(path))
 
 
 class _Targets:
@@ -238,10 +244,26 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInf
         return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
-def _download(store: Store, targets: _Targets, path: str) -> ObjectInfo:
+def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> ObjectInfo:
     target = targets.path(path)
+    unchanged_since_scan(target, state, path)
     with local_errors(target, "write"):
         return store.get_file(path, Path(target))
+
+
+def unchanged_since_scan(target: Path | str, state: SyncState, path: str) -> None:
+    """Refuse to replace or delete a local file written to since the scan (a training
+    process still writing its log): its new content was never compared with anything."""
+    try:
+        now = identity(os.stat(target))
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return
+    known = state.hashes.get(path)
+    if known is None or tuple(known[0]) != now:
+        raise FerryError(
+            f"{path} changed after the sync looked at it; it was left as it is.",
+            "Run the sync again once nothing writes to it.",
+        )
 
 
 def _record(
@@ -281,9 +303,10 @@ def _delete(plan: Plan, targets: _Targets, store: Store, state: SyncState, repor
     for action in plan.of("delete-local"):
         try:
             target = Path(targets.path(action.path))
+            unchanged_since_scan(target, state, action.path)
             target.unlink(missing_ok=True)
         except (OSError, FerryError) as exc:
-            report.errors.append((action.path, f"could not delete: {exc}"))
+            report.errors.append((action.path, f"not deleted: {exc}"))
             continue
         _prune(target.parent, targets.root)
         state.synced.pop(action.path, None)

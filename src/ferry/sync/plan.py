@@ -109,6 +109,7 @@ def plan(
     direction: Literal["push", "pull", "both"],
     conflict: str = "local-wins",
     mirror: bool = False,
+    size_only: bool = False,
 ) -> Plan:
     """The actions that make the two sides agree (see the module docstring)."""
     if mirror and direction == "both":
@@ -116,6 +117,8 @@ def plan(
     result = Plan()
     for path in sorted(set(local) | set(remote)):
         here, there, last = local.get(path), remote.get(path), state.get(path)
+        if size_only and here is not None and there is not None and here.size == there.size:
+            there = there._replace(checksum=here.checksum)  # the same size is taken as same
         if mirror:
             action = _mirror(path, here, there, last, direction)
         else:
@@ -194,7 +197,15 @@ def _both(
 def _conflict(
     path: str, here: LocalFile | None, there: RemoteFile | None, rule: str, why: str
 ) -> Action:
-    """Resolve by the rule: the winner'last version (or its deletion) goes to the other side."""
+    """Resolve by the rule: the winner's version goes to the other side. A change against
+    a deletion is never settled by deleting the change: the changed version is kept (as
+    rclone bisync and Unison do), whatever the rule, unless the rule is ``manual``."""
+    if rule != "manual" and (here is None or there is None):
+        reason = f"{why}; the changed version is kept (a change is never lost to a delete)"
+        if here is None:
+            assert there is not None
+            return Action(path, "download", reason, there.size)
+        return Action(path, "upload", reason, here.size)
     winner = {"local-wins": "local", "remote-wins": "remote"}.get(rule)
     if rule == "newest-wins":
         local_time = here.mtime if here else None

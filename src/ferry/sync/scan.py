@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from ferry.errors import ConfigError, EncryptionError, FerryError, NotEncryptedError
-from ferry.storage.base import Encrypted, ObjectInfo, Store, check_key
+from ferry.storage.base import Encrypted, ObjectInfo, Store, check_key, local_errors
 from ferry.storage.batch import run_many
 from ferry.sync.plan import LocalFile, RemoteFile, Synced
 from ferry.sync.state import SyncState, identity
@@ -86,7 +86,9 @@ def _walk(
     no-op sync of thousands of files is mostly this walk. ``clean_temp`` removes the
     temporary files of a killed download (only a real run, which holds the workspace lock,
     may: a dry run could otherwise remove a running sync's file)."""
-    for entry in os.scandir(folder):
+    with local_errors(folder, "read"):  # never skipped: a mirror would delete its files
+        entries = list(os.scandir(folder))
+    for entry in entries:
         rel = f"{prefix}{entry.name}"
         if entry.is_symlink():
             symlinks.append(rel)
@@ -225,7 +227,7 @@ def _encryption_of(
             return False, None, None
         return False, store.without_encryption().head(path).metadata.get(CHECKSUM_KEY), None
     except EncryptionError as exc:
-        return False, None, f"skipped: {exc.problem}"
+        return False, None, exc.problem
 
 
 _NAME_MAX = 255  # bytes in one file name, on Linux and macOS file systems

@@ -6,12 +6,14 @@ inode): while those four are unchanged the file is not read again. Any write cha
 ctime, so a same-size edit with its mtime set back is still read again (``aws s3 sync``
 compares size and mtime only).
 
-Kept in ``<workspace>/.ferry/sync/<mapping>.state``, written atomically, and read in one
-read: a JSON document of columns (one list per field, a row per path), never an object
-per file, so a mapping of many files loads and saves in a few milliseconds. The format
-before it (``<mapping>.json``, an object per path) is read once when no ``.state`` file
-exists, and removed when the new one is written. A save that would write what the file
-already holds is skipped (a sync that changed nothing writes nothing).
+Kept in ``<workspace>/.ferry/sync/<mapping>.state``, written atomically and durably
+(fsynced), and read in one read: a JSON document of columns (one list per field, a row
+per path), never an object per file, so a mapping of many files loads and saves in a few
+milliseconds. The format before it (``<mapping>.json``, an object per path) is read once
+when no ``.state`` file exists, and removed when the new one is written. A save that
+would write what the file already holds is skipped (a sync that changed nothing writes
+nothing). A state that cannot be read is replaced by a fresh one (which deletes nothing:
+the safe way to start over), with a note saying so.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class SyncState:
         since: when the run that set ``in_progress`` began (to abort only its uploads).
         origin: the folder and prefix this state describes: a mapping pointed elsewhere
             starts afresh.
+        large_uploads: keys the run that set ``in_progress`` was to upload in parts: after
+            a crash, only their unfinished multipart uploads are aborted (never another
+            writer's).
+        note: why an earlier state could not be used (it was unreadable), for the report.
     """
 
     def __init__(
@@ -56,6 +62,8 @@ class SyncState:
         in_progress: bool = False,
         since: float = 0.0,
         origin: str = "",
+        large_uploads: list[str] | None = None,
+        note: str = "",
     ) -> None:
         self.path = path
         self.synced = synced if synced is not None else {}
@@ -63,6 +71,8 @@ class SyncState:
         self.in_progress = in_progress
         self.since = since
         self.origin = origin
+        self.large_uploads = large_uploads if large_uploads is not None else []
+        self.note = note
         self._on_disk: tuple[Any, ...] | None = None  # what the .state file holds
 
     @property
@@ -76,11 +86,15 @@ class SyncState:
         state = cls(path, origin=origin)
         try:
             raw = json.loads(state.file.read_bytes())
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            if raw.get("origin", "") != origin or raw.get("version") != VERSION:
+                return state
+            state._read_columns(raw)
         except FileNotFoundError:
             return _load_json(state, path, origin)
-        if raw.get("origin", "") != origin or raw.get("version") != VERSION:
-            return state
-        state._read_columns(raw)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return _unreadable(path, origin, state.file, exc)
         state._on_disk = state._snapshot()
         return state
 
@@ -99,6 +113,7 @@ class SyncState:
             if ident[0] is not None
         }
         self.in_progress, self.since = bool(raw["in_progress"]), float(raw["since"])
+        self.large_uploads = [str(key) for key in raw.get("large_uploads", [])]
 
     def cached_hash(self, rel: str, ident: FileIdentity) -> str | None:
         known = self.hashes.get(rel)
@@ -109,13 +124,21 @@ class SyncState:
         snapshot = self._snapshot()
         if snapshot == self._on_disk:
             return
-        write_atomically(self.file, [json.dumps(self._columns(), separators=(",", ":")).encode()])
+        document = json.dumps(self._columns(), separators=(",", ":")).encode()
+        write_atomically(self.file, [document], durable=True)
         self._on_disk = snapshot
         if self.path.suffix == ".json":
             self.path.unlink(missing_ok=True)  # the format before: replaced by the file above
 
     def _snapshot(self) -> tuple[Any, ...]:
-        return (dict(self.synced), dict(self.hashes), self.in_progress, self.since, self.origin)
+        return (
+            dict(self.synced),
+            dict(self.hashes),
+            self.in_progress,
+            self.since,
+            self.origin,
+            list(self.large_uploads),
+        )
 
     def _columns(self) -> dict[str, Any]:
         """One row per path known to either table; ``None`` where a table lacks it (a
@@ -134,6 +157,7 @@ class SyncState:
             "origin": self.origin,
             "in_progress": self.in_progress,
             "since": self.since,
+            "large_uploads": self.large_uploads,
             "paths": paths,
             "checksums": [
                 r.checksum if r.etag is not None else h[1] if h else None
@@ -150,14 +174,26 @@ def _load_json(state: SyncState, path: Path, origin: str) -> SyncState:
     """The state in the format before this one (an object per path), if there is one."""
     try:
         raw = json.loads(path.read_text())
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        if raw.get("origin", "") != origin:
+            return state
+        state.synced = {
+            k: Synced(v["checksum"], v["etag"], v.get("sse"))
+            for k, v in raw.get("synced", {}).items()
+        }
+        state.hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
+        state.in_progress = bool(raw.get("in_progress", False))
+        state.since = float(raw.get("since", 0.0))
+        state.large_uploads = [str(key) for key in raw.get("large_uploads", [])]
     except FileNotFoundError:
         return state
-    if raw.get("origin", "") != origin:
-        return state
-    state.synced = {
-        k: Synced(v["checksum"], v["etag"], v.get("sse")) for k, v in raw.get("synced", {}).items()
-    }
-    state.hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
-    state.in_progress = bool(raw.get("in_progress", False))
-    state.since = float(raw.get("since", 0.0))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return _unreadable(path, origin, path, exc)
     return state
+
+
+def _unreadable(path: Path, origin: str, file: Path, exc: BaseException) -> SyncState:
+    """A fresh state (it deletes nothing), noting why the one in ``file`` was not used."""
+    note = f"the sync state {file} was unreadable ({exc}); started afresh"
+    return SyncState(path, origin=origin, note=note)

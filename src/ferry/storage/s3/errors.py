@@ -173,6 +173,18 @@ def s3_error(code: str, status: int, message: str, ctx: Context) -> FerryError |
     """S3's own meaning of an answer, or None to fall back to the generic translation."""
     if code == "NoSuchBucket":
         return bucket_missing(ctx)
+    if code in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+        whose = "yours" if code == "BucketAlreadyOwnedByYou" else "someone else's"
+        return AlreadyExistsError(
+            f"Bucket {ctx.bucket!r} already exists ({whose}).",
+            "Use it, or choose another name (bucket names are global).",
+        )
+    if code == "BucketNotEmpty":
+        return ConfigError(
+            f"Bucket {ctx.bucket!r} is not empty.",
+            f"Empty it first (ferry rm -r s3://{ctx.bucket}/), or: ferry rb --force "
+            f"s3://{ctx.bucket}",
+        )
     if code in {"NoSuchKey", "NoSuchUpload", "NotFound"} or status == 404:
         return NotFoundError(f"No object at {ctx.where}.", "Check the key (list with 'ferry ls').")
     if (code == "PreconditionFailed" or status == 412) and ctx.operation == "read":

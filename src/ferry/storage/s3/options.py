@@ -176,7 +176,8 @@ class S3Options:
         multipart_threshold: files above this size are uploaded in parts; those up to it in
             one request (read whole: fewer requests, and a part costs a server more than a
             PUT of the same bytes; s5cmd sends up to 50 MiB in one request, rclone 200 MiB).
-        inline_max: files up to this size are read whole and sent in one request.
+        copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
+        copy_part_size: bytes per part of a multipart copy.
     """
 
     endpoint_url: str | None = None
@@ -190,7 +191,8 @@ class S3Options:
     part_size: int = 8 * 1024 * 1024
     part_workers: int = 8
     multipart_threshold: int = 64 * 1024 * 1024
-    inline_max: int = 1024 * 1024
+    copy_threshold: int = 5 * 1024**3
+    copy_part_size: int = 512 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.region is not None:

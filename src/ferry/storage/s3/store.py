@@ -21,18 +21,20 @@ import builtins
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ferry.errors import AlreadyExistsError, FerryError, MultiError, NotFoundError
+from ferry.errors import AlreadyExistsError, ConfigError, FerryError, MultiError, NotFoundError
 from ferry.storage.base import (
     BaseStore,
     Listing,
     ObjectInfo,
+    Progress,
     PutMode,
     StoredObject,
     check_data,
@@ -43,7 +45,7 @@ from ferry.storage.local import temp_file_name
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3.errors import Context, bucket_missing
 from ferry.storage.s3.options import S3Options
-from ferry.storage.s3.transport import Listed, Meta, Routes, Writes
+from ferry.storage.s3.transport import CopySource, Listed, Meta, Routes, Writes
 from ferry.storage.s3.via_boto3 import Boto3Transport
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
     from ferry.storage.s3.via_obstore import ObstoreTransport
 
 __all__ = ["S3Store"]
+
+_WRITE_ID = "ferry-write-id"  # user metadata naming the create-only write that made an object
 
 log = logging.getLogger(__name__)
 # How far back a failed large upload looks for the multipart upload it began (server clocks
@@ -77,6 +81,7 @@ class S3Store(BaseStore):
         fast = self._obstore() if client is None and self.options.fast else None
         self.routes = _routes(self._boto, fast, self.options)
         self._lists_with_boto3 = False
+        self._plain: S3Store | None = None
 
     def _obstore(self) -> ObstoreTransport | None:
         """obstore's transport, or None where it cannot serve (not installed, or no
@@ -134,17 +139,17 @@ class S3Store(BaseStore):
             raise self._missing(exc, key) from exc
         return StoredObject(data, _info(key, body.meta))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         target = os.fspath(path)
         temp = temp_file_name(target)
         with local_errors(target, "write"):
             fd = _create(temp)
         try:
-            try:
-                info = self._download(key, fd)
-            finally:
-                os.close(fd)
-            with local_errors(target, "write"):
+            with local_errors(target, "write"):  # a full disk mid-download, too
+                try:
+                    info = self._download(key, fd, progress)
+                finally:
+                    os.close(fd)
                 os.replace(temp, target)
         except BaseException as exc:
             with contextlib.suppress(OSError):
@@ -154,20 +159,21 @@ class S3Store(BaseStore):
             raise
         return info
 
-    def _download(self, key: str, fd: int) -> ObjectInfo:
+    def _download(self, key: str, fd: int, progress: Progress | None = None) -> ObjectInfo:
         """Fetch the first part; then, for a large object, the other parts in parallel,
         each pinned with ``If-Match`` to the first part's ETag (an object replaced
         mid-download fails instead of producing a file spliced from two versions)."""
         full, part = self._full(key), self.options.part_size
         first = self.routes.reads.get(full, (0, part))
-        _write(first.chunks, fd, 0)
+        _write(first.chunks, fd, 0, progress)
         meta = first.meta
         if meta.size <= part:
             return _info(key, meta)
 
         def fetch(start: int) -> None:
             end = min(start + part, meta.size)
-            _write(self.routes.reads.get(full, (start, end), meta.etag).chunks, fd, start)
+            chunks = self.routes.reads.get(full, (start, end), meta.etag).chunks
+            _write(chunks, fd, start, progress)
 
         with ThreadPoolExecutor(max_workers=self.options.part_workers) as pool:
             list(pool.map(fetch, range(part, meta.size, part)))
@@ -208,6 +214,29 @@ class S3Store(BaseStore):
             [_listed(self._relative(o.key), o) for o in objects],
         )
 
+    def make_bucket(self) -> None:
+        """Create this store's bucket (in the configured region)."""
+        self._boto.make_bucket(self.options.region or "us-east-1")
+
+    def remove_bucket(self) -> None:
+        """Delete this store's bucket, which must be empty."""
+        self._boto.remove_bucket()
+
+    def presign(self, key: str, seconds: int = 3600) -> str:
+        """A URL that lets anyone with it GET ``key`` for ``seconds`` (at most 7 days)."""
+        if self.options.sse_c is not None:
+            raise ConfigError(
+                "A presigned URL cannot carry an SSE-C key: whoever opens it would also "
+                "have to send the key.",
+                "Share an object stored without SSE-C, or share the key another way and use "
+                "ferry cp on the other side.",
+            )
+        if not 1 <= seconds <= 7 * 24 * 3600:
+            raise ConfigError(
+                f"An expiry of {seconds} s is out of range.", "Use 1 s to 604800 s (7 days)."
+            )
+        return self._boto.presign(self._full(key), seconds)
+
     def check_bucket(self) -> None:
         """Raise a clear error now if the bucket is missing or not accessible."""
         self._boto.check(self.prefix)
@@ -223,20 +252,24 @@ class S3Store(BaseStore):
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         full, data = self._full(key), check_data(data)
+        token = uuid.uuid4().hex if mode == "create" else ""
+        if token:
+            metadata = {**(metadata or {}), _WRITE_ID: token}
         try:
             meta = self.routes.puts.put(full, data, create=mode == "create", metadata=metadata)
         except AlreadyExistsError:
             # Both transports retry a request whose answer was lost; the retry of a
-            # create-only write then finds the first attempt's object. If it holds exactly
-            # these bytes, that write was ours and it succeeded.
-            if self._holds(key, data):
+            # create-only write then finds the first attempt's object. If it carries this
+            # write's own token, that write was ours and it succeeded (another writer's,
+            # even with the same bytes, is still a conflict).
+            if token and self._wrote(key, token):
                 return self.head(key)
             raise
         return _info(key, meta)
 
-    def _holds(self, key: str, data: bytes) -> bool:
+    def _wrote(self, key: str, token: str) -> bool:
         try:
-            return self.get(key) == data
+            return self.routes.reads.head(self._full(key)).metadata.get(_WRITE_ID) == token
         except FerryError:
             return False
 
@@ -247,6 +280,7 @@ class S3Store(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         with local_errors(path, "read"):
             size = os.stat(path).st_size
@@ -254,12 +288,17 @@ class S3Store(BaseStore):
                 # Read whole and sent in one request (at most multipart_threshold in memory).
                 data = Path(path).read_bytes()
         if size <= self.options.multipart_threshold:
-            return self.put(key, data, mode=mode, metadata=metadata)
+            info = self.put(key, data, mode=mode, metadata=metadata)
+            if progress is not None:
+                progress(size)
+            return info
         full, create = self._full(key), mode == "create"
         route = self.routes.create_file_puts if create else self.routes.file_puts
         started = datetime.now(UTC)
         try:
-            meta = route.put_file(full, Path(path), size, create=create, metadata=metadata)
+            meta = route.put_file(
+                full, Path(path), size, create=create, metadata=metadata, progress=progress
+            )
         except FerryError:
             if route is not self._boto:  # obstore does not abort its multipart upload
                 self._abort_uploads_of(full, started - _CLOCK_SLACK)
@@ -272,25 +311,46 @@ class S3Store(BaseStore):
                 self._boto.abort(upload.key, upload.upload_id)
 
     def copy(self, source_key: str, dest_key: str) -> ObjectInfo:
-        """Copy an object within this store, server-side (single request, up to 5 GiB)."""
-        self._boto.copy(self._full(source_key), self._full(dest_key), source_encrypted=True)
+        """Copy an object within this store, server-side."""
+        return self.copy_from(self, source_key, dest_key)
+
+    def copy_from(
+        self, source: S3Store, source_key: str, dest_key: str, info: ObjectInfo | None = None
+    ) -> ObjectInfo:
+        """Copy ``source_key`` of ``source`` (any bucket, its own SSE-C key) to ``dest_key``
+        here, server-side: nothing passes through this machine. ``info`` (the source's,
+        from a listing) saves a HEAD."""
+        if info is None or (info.size > self.options.copy_threshold and not info.metadata):
+            info = source.head(source_key)  # a copy in parts must re-send the metadata
+        origin = CopySource(
+            source.bucket, source._full(source_key), info.size, info.metadata, source.options.sse_c
+        )
+        self._boto.copy(origin, self._full(dest_key))
         return self.head(dest_key)
 
     def encrypt(self, key: str) -> ObjectInfo:
         """Rewrite an object stored without SSE-C with this store's key, server-side (a
-        copy onto itself: nothing is uploaded again). Up to 5 GiB."""
+        copy onto itself: nothing is uploaded again)."""
         if self.options.sse_c is None:
             raise FerryError(f"No SSE-C key is configured for {self.url}.", "Configure one.")
         full = self._full(key)
-        self._boto.copy(full, full, source_encrypted=False)
+        info = self.without_encryption().head(key)
+        self._boto.copy(CopySource(self.bucket, full, info.size, info.metadata), full)
         return self.head(key)
 
     def without_encryption(self) -> S3Store:
-        """The same store without the SSE-C key: reads objects stored in plain text."""
-        return S3Store(self.url, replace(self.options, sse_c=None))
+        """The same store without the SSE-C key: reads objects stored in plain text (one,
+        built once: a store costs credentials and two clients)."""
+        if self.options.sse_c is None:
+            return self
+        if self._plain is None:
+            self._plain = S3Store(self.url, replace(self.options, sse_c=None))
+        return self._plain
 
     def delete(self, keys: Iterable[str]) -> None:
-        refused = self._boto.delete([self._full(k) for k in keys])
+        """Delete the keys as listed: another tool's odd keys (``a//b``) included, which
+        ferry itself never writes."""
+        refused = self._boto.delete([self._full_prefix(k) for k in keys if k])
         if refused:
             failures: builtins.list[tuple[str, BaseException]] = [
                 (self._relative(key), _delete_error(code, message))
@@ -299,16 +359,24 @@ class S3Store(BaseStore):
             raise MultiError(f"Deleting from {self.url}", failures)
 
     def abort_incomplete_uploads(
-        self, prefix: str = "", since: datetime | None = None, *, exact: bool = False
+        self,
+        prefix: str = "",
+        since: datetime | None = None,
+        *,
+        exact: bool = False,
+        only: Collection[str] | None = None,
     ) -> int:
         """Abort multipart uploads begun under ``prefix`` (of that key alone with
         ``exact``; after ``since``, if given) and never finished, as a killed process
         leaves them: invisible, but S3 bills their parts. The count aborted."""
         full = self._full_prefix(prefix)
+        keys = None if only is None else {self._full_prefix(k) for k in only}
         uploads = [
             u
             for u in self._boto.uploads(full)
-            if (since is None or u.initiated >= since) and (not exact or u.key == full)
+            if (since is None or u.initiated >= since)
+            and (not exact or u.key == full)
+            and (keys is None or u.key in keys)
         ]
         for upload in uploads:
             self._boto.abort(upload.key, upload.upload_id)
@@ -324,14 +392,14 @@ class S3Store(BaseStore):
 
 def _routes(boto: Boto3Transport, fast: ObstoreTransport | None, options: S3Options) -> Routes:
     if fast is None:
-        return Routes(boto, boto, boto, boto, boto, boto, dict.fromkeys(_OPERATIONS, "boto3"))
+        return Routes(boto, boto, boto, boto, boto, dict.fromkeys(_OPERATIONS, "boto3"))
     # obstore leaves the SSE-C key off CompleteMultipartUpload, and its multipart upload
     # has no condition: those large uploads go through boto3.
     large: Writes = boto if options.sse_c is not None else fast
     names = dict.fromkeys(_OPERATIONS, "boto3")
     names.update(get="obstore", head="obstore", put="obstore", list="obstore")
     names["put_file"] = "boto3" if options.sse_c is not None else "obstore"
-    return Routes(fast, fast, large, boto, fast, boto, names)
+    return Routes(fast, fast, large, boto, fast, names)
 
 
 _OPERATIONS = (
@@ -358,12 +426,16 @@ def _create(path: str) -> int:
         return os.open(path, flags, 0o666)
 
 
-def _write(chunks: Iterator[bytes | memoryview], fd: int, offset: int) -> None:
+def _write(
+    chunks: Iterator[bytes | memoryview], fd: int, offset: int, progress: Progress | None
+) -> None:
     """Write chunks at ``offset`` as they arrive (constant memory)."""
     for chunk in chunks:
         view = memoryview(chunk)
         os.pwrite(fd, view, offset)
         offset += len(view)
+        if progress is not None:
+            progress(len(view))
 
 
 def _info(key: str, meta: Meta) -> ObjectInfo:
@@ -373,7 +445,7 @@ def _info(key: str, meta: Meta) -> ObjectInfo:
         etag=meta.etag,
         mtime=meta.mtime,
         checksum=meta.checksum,
-        metadata=dict(meta.metadata),
+        metadata={k: v for k, v in meta.metadata.items() if k != _WRITE_ID},
     )
 
 

@@ -14,15 +14,19 @@ multipart upload or a create-only one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ferry.storage.s3.options import SseCKey
 
 __all__ = [
     "Admin",
     "Body",
+    "CopySource",
     "Listed",
     "Lists",
     "Meta",
@@ -68,6 +72,18 @@ class Listed:
 
 
 @dataclass(frozen=True)
+class CopySource:
+    """The object a server-side copy reads: where it is, its size and metadata (kept on
+    the copy), and the SSE-C key it is encrypted with (None: stored without SSE-C)."""
+
+    bucket: str
+    key: str
+    size: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    sse_c: SseCKey | None = None
+
+
+@dataclass(frozen=True)
 class Upload:
     """A multipart upload begun and never finished."""
 
@@ -104,8 +120,10 @@ class Writes(Protocol):
         *,
         create: bool,
         metadata: Mapping[str, str] | None,
+        progress: Callable[[int], None] | None = None,
     ) -> Meta:
-        """Upload a file in parts (multipart, aborted if it fails: no orphan parts)."""
+        """Upload a file in parts (multipart, aborted if it fails: no orphan parts);
+        ``progress`` is told of the bytes of each part sent."""
         ...
 
 
@@ -130,9 +148,10 @@ class Admin(Protocol):
         """Delete in batches of 1,000; (key, code, message) of each key S3 refused."""
         ...
 
-    def copy(self, source: str, dest: str, *, source_encrypted: bool) -> Meta:
-        """Server-side copy; the copy is written with this transport's SSE-C key and
-        storage class. ``source_encrypted`` says whether the source needs the key."""
+    def copy(self, source: CopySource, dest: str) -> Meta:
+        """Server-side copy to ``dest`` in this bucket, written with this transport's SSE-C
+        key and storage class; in parts past ``copy_threshold`` (S3's single copy stops at
+        5 GiB)."""
         ...
 
     def uploads(self, prefix: str) -> list[Upload]:
@@ -150,12 +169,12 @@ class Admin(Protocol):
 
 @dataclass(frozen=True)
 class Routes:
-    """The transport of each operation, chosen once when the store is built."""
+    """The transport of each operation, chosen once when the store is built (what only
+    boto3 can do - deletes, copies, multipart housekeeping - goes to its :class:`Admin`)."""
 
     reads: Reads
     puts: Writes
     file_puts: Writes  # large files (multipart)
     create_file_puts: Writes  # large create-only files (conditional completion)
     lists: Lists
-    admin: Admin
     names: Mapping[str, str] = field(default_factory=dict)  # operation -> transport name

@@ -13,7 +13,7 @@ import builtins
 import io
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -21,9 +21,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ferry.errors import AlreadyExistsError
 from ferry.storage.s3.errors import Context, Operation, from_botocore, guard, translating
 from ferry.storage.s3.options import RedactedArgs
-from ferry.storage.s3.transport import Body, Listed, Meta, Upload
+from ferry.storage.s3.transport import Body, CopySource, Listed, Meta, Upload
 
 if TYPE_CHECKING:
     import boto3
@@ -152,6 +153,7 @@ class Boto3Transport:
         *,
         create: bool,
         metadata: Mapping[str, str] | None,
+        progress: Callable[[int], None] | None = None,
     ) -> Meta:
         """Multipart upload from the file, parts read as they are sent (memory stays at
         ``part_workers x part_size``); aborted if anything fails, so no orphan parts."""
@@ -159,7 +161,7 @@ class Boto3Transport:
         args["ChecksumAlgorithm"] = "CRC32"
         upload_id = self._call("write", key, "create_multipart_upload", args)["UploadId"]
         try:
-            parts = self._upload_parts(key, path, size, upload_id)
+            parts = self._upload_parts(key, path, size, upload_id, progress)
             complete = self._args(Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
             if create:
                 complete["IfNoneMatch"] = "*"
@@ -169,7 +171,14 @@ class Boto3Transport:
             raise
         return _written(response, size, metadata)
 
-    def _upload_parts(self, key: str, path: Path, size: int, upload_id: str) -> list[Any]:
+    def _upload_parts(
+        self,
+        key: str,
+        path: Path,
+        size: int,
+        upload_id: str,
+        progress: Callable[[int], None] | None,
+    ) -> list[Any]:
         part_size = max(self._options.part_size, math.ceil(size / 10_000))
         count = math.ceil(size / part_size)
 
@@ -187,19 +196,56 @@ class Boto3Transport:
             part = {"PartNumber": number, "ETag": response["ETag"]}
             if response.get("ChecksumCRC32"):
                 part["ChecksumCRC32"] = response["ChecksumCRC32"]
+            if progress is not None:
+                progress(min(part_size, size - start))
             return part
 
         with ThreadPoolExecutor(max_workers=self._options.part_workers) as pool:
             return list(pool.map(send, range(1, count + 1)))
 
-    def copy(self, source: str, dest: str, *, source_encrypted: bool) -> Meta:
+    def copy(self, source: CopySource, dest: str) -> Meta:
+        if source.size > self._options.copy_threshold:
+            return self._copy_in_parts(source, dest)
         args = self._write_args(dest, None)
-        args.update(CopySource={"Bucket": self.bucket, "Key": source}, MetadataDirective="COPY")
-        if source_encrypted and self._options.sse_c is not None:
-            args.update(self._options.sse_c.copy_source_args())
+        args.update(
+            CopySource={"Bucket": source.bucket, "Key": source.key}, MetadataDirective="COPY"
+        )
+        if source.sse_c is not None:
+            args.update(source.sse_c.copy_source_args())
         response = self._call("write", dest, "copy_object", args)
         result = response.get("CopyObjectResult", {})
-        return Meta(0, str(result.get("ETag", "")).strip('"'), datetime.now(UTC))
+        return Meta(source.size, str(result.get("ETag", "")).strip('"'), datetime.now(UTC))
+
+    def _copy_in_parts(self, source: CopySource, dest: str) -> Meta:
+        """A multipart copy, parts read server-side in parallel; aborted if it fails."""
+        args = self._write_args(dest, source.metadata)
+        upload_id = self._call("write", dest, "create_multipart_upload", args)["UploadId"]
+        part = max(self._options.copy_part_size, math.ceil(source.size / 10_000))
+
+        def send(number: int) -> dict[str, Any]:
+            start = (number - 1) * part
+            end = min(start + part, source.size) - 1
+            request = self._args(
+                Key=dest,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource={"Bucket": source.bucket, "Key": source.key},
+                CopySourceRange=f"bytes={start}-{end}",
+            )
+            if source.sse_c is not None:
+                request.update(source.sse_c.copy_source_args())
+            answer = self._call("write", dest, "upload_part_copy", request)
+            return {"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]}
+
+        try:
+            with ThreadPoolExecutor(max_workers=self._options.part_workers) as pool:
+                parts = list(pool.map(send, range(1, math.ceil(source.size / part) + 1)))
+            done = self._args(Key=dest, UploadId=upload_id, MultipartUpload={"Parts": parts})
+            response = self._call("write", dest, "complete_multipart_upload", done)
+        except BaseException:
+            self.abort(dest, upload_id)
+            raise
+        return _written(response, source.size, source.metadata)
 
     # -- listings and housekeeping ----------------------------------------------------
 
@@ -257,6 +303,37 @@ class Boto3Transport:
         # The original error matters more than a failed abort.
         with suppress(BotoCoreError, ClientError):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def make_bucket(self, region: str) -> None:
+        """Create the bucket in ``region`` (us-east-1 takes no location constraint)."""
+        if self.bucket_exists():  # us-east-1 answers 200 to creating a bucket you own
+            raise AlreadyExistsError(
+                f"Bucket {self.bucket!r} already exists.", "Use it, or choose another name."
+            )
+        args = self._args(sse=False)
+        if region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._call("write", "", "create_bucket", args)
+        except AlreadyExistsError:
+            raise AlreadyExistsError(
+                f"Bucket {self.bucket!r} already exists and is yours.", "Use it as it is."
+            ) from None
+
+    def remove_bucket(self) -> None:
+        """Delete the (empty) bucket."""
+        self._call("delete", "", "delete_bucket", self._args(sse=False))
+
+    def presign(self, key: str, seconds: int) -> str:
+        """A URL that lets anyone GET ``key`` for ``seconds``."""
+        with translating(self._ctx("read", key), from_botocore):
+            return str(
+                self.client.generate_presigned_url(
+                    "get_object",
+                    Params={"Bucket": self.bucket, "Key": key},
+                    ExpiresIn=seconds,
+                )
+            )
 
     def check(self, prefix: str) -> None:
         """Raise the ferry error now if the bucket cannot be listed (missing, denied)."""

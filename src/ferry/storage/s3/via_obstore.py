@@ -22,8 +22,8 @@ jitter, at most 20 s between attempts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,13 +185,17 @@ class ObstoreTransport:
         *,
         create: bool,
         metadata: Mapping[str, str] | None,
+        progress: Callable[[int], None] | None = None,
     ) -> Meta:
         """Multipart from the file (constant memory). Not for create-only or SSE-C
         uploads: the store routes those to boto3. obstore does not abort the upload when a
-        part fails; the store aborts it (see ``S3Store.put_file``)."""
+        part fails; the store aborts it (see ``S3Store.put_file``). With ``progress``, the
+        file is fed through obstore's writer a part at a time, to count what was sent."""
         import obstore
 
         assert not create and self._options.sse_c is None, "routed to boto3"
+        if progress is not None:
+            return self._put_counted(key, path, size, metadata, progress)
         with translating(self._ctx("write", key), from_obstore):
             result = obstore.put(
                 self._store,
@@ -203,6 +207,31 @@ class ObstoreTransport:
                 max_concurrency=self._options.part_workers,
             )
         return _written(result, size, metadata)
+
+    def _put_counted(
+        self,
+        key: str,
+        path: Path,
+        size: int,
+        metadata: Mapping[str, str] | None,
+        progress: Callable[[int], None],
+    ) -> Meta:
+        import obstore
+
+        part = self._options.part_size
+        with translating(self._ctx("write", key), from_obstore), open(path, "rb") as source:
+            writer = obstore.open_writer(
+                self._store,
+                key,
+                attributes={**self._attributes, **(metadata or {})},
+                buffer_size=part,
+                max_concurrency=self._options.part_workers,
+            )
+            with writer:  # aborts the upload if anything fails before it is closed
+                while chunk := source.read(part):
+                    writer.write(chunk)
+                    progress(len(chunk))
+        return self.head(key) if size else Meta(0, "", datetime.now(UTC))
 
     # -- listings ---------------------------------------------------------------------
 
@@ -230,10 +259,14 @@ class ObstoreTransport:
         return Listed(key, size, etag, item["last_modified"])
 
     def _exists(self, key: str) -> bool:
+        """Whether an object is at ``key`` (any answer but 404 says so: one under another
+        SSE-C key, or stored without one, is still there)."""
         try:
             self.head(key)
         except NotFoundError:
             return False
+        except FerryError:
+            return True
         return True
 
 
@@ -265,7 +298,5 @@ def _meta(meta: Mapping[str, Any], attributes: Mapping[str, Any]) -> Meta:
 
 
 def _written(result: Mapping[str, Any], size: int, metadata: Mapping[str, str] | None) -> Meta:
-    from datetime import UTC
-
     etag = (result.get("e_tag") or "").strip('"')
     return Meta(size, etag, datetime.now(UTC), dict(metadata or {}))
