@@ -12,8 +12,9 @@ with INTELLIGENT_TIERING, runs as its own process against the same local S3 serv
 ``--baseline`` adds another ferry executable (an older checkout's, say) as the tool
 ``ferry@base`` (or, given as ``NAME=PATH``, as ``ferry@NAME``; repeatable): a before/after
 in one run.
-Runs are interleaved (run 1 of every tool, then run 2, ...) so that a machine whose speed
-drifts treats each tool alike.
+Runs are interleaved (run 1 of every tool, then run 2, ...), each run in a rotated order, so
+that a machine whose speed drifts treats each tool alike; every command starts after a
+``sync`` (no dirty pages left by the one before it).
 
 Printed per phase and tool: wall time, the client's CPU time (user+sys of its process)
 and CPU per file of the set, the server's CPU time over the same command, and peak RSS;
@@ -220,6 +221,7 @@ def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Serve
     old = Path.cwd()
     os.chdir(cwd)
     try:
+        os.sync()  # each command starts with no dirty pages left by the one before
         before = server.cpu() if server else 0.0
         sample = measure(command, env)
         if server is None:
@@ -331,7 +333,8 @@ def main() -> None:
             data = make_set(name)
             samples: dict[str, dict[str, list[Run]]] = {p: {} for p in PHASES}
             for run in range(args.runs):
-                for tool in chosen:
+                # Each run in another order, so that no tool always follows the same one.
+                for tool in chosen[run % len(chosen) :] + chosen[: run % len(chosen)]:
                     url = f"s3://{BUCKET}/{tool.name}-{name}-{run}/data"
                     measured = one_run(tool, data, url, env, server_cpu)
                     for phase, sample in zip(PHASES, measured, strict=True):
