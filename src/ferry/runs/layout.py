@@ -40,12 +40,14 @@ __all__ = [
     "TAG_EXPIRES",
     "TAG_OWNER",
     "TAG_RUN",
+    "TRACKING",
     "check_name",
     "check_run_id",
     "client_token",
     "log_key",
     "new_run_id",
     "override_key",
+    "rank_key",
     "run_started",
     "ssm_name",
     "ssm_prefix",
@@ -68,6 +70,7 @@ CANCEL = "control/cancel"
 MANIFEST = "manifest.json"
 FINAL = "final.json"
 RANKS = "ranks/"
+TRACKING = "tracking/"  # the training's ferry tracking root: <run url>tracking
 REPORT_JSON = "report.json"
 REPORT_TXT = "report.txt"
 
@@ -141,6 +144,11 @@ def ssm_name(run_id: str, secret: str) -> str:
 def log_key(rank: int, seq: int) -> str:
     """The key of one log chunk."""
     return f"{LOGS}{rank}/{seq:08d}.log"
+
+
+def rank_key(rank: int) -> str:
+    """The key of one rank's own status."""
+    return f"{RANKS}{rank}.json"
 
 
 def wheel_key(version: str) -> str:

@@ -49,15 +49,15 @@ class RunConfig:
     region: str
     workspace: WorkspaceConfig
     train: str
-    max_runtime_s: int
-    grace_s: int
+    max_runtime_s: float
+    grace_s: float
     endpoints: dict[str, str] = field(default_factory=dict)
     pull: tuple[str, ...] = ()
     push: tuple[str, ...] = ()
     git: GitSource | None = None
     setup: tuple[str, ...] = ()
-    heartbeat_s: int = 30
-    log_flush_s: int = 5
+    heartbeat_s: float = 30
+    log_flush_s: float = 5
     secrets: dict[str, str] = field(default_factory=dict)
     sse_c: bool = False
     storage_class: str = "INTELLIGENT_TIERING"
