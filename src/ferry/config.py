@@ -61,7 +61,7 @@ class Settings:
     cache_dir: str | None = None
     cache_max_bytes: int = 10 * 1024**3
     offline: bool = False
-    endpoints: Mapping[str, str] = field(default_factory=dict)
+    endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def rows(self) -> list[tuple[str, str, str]]:

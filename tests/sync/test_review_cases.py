@@ -4,37 +4,7 @@ markers, malformed keys, and a dry run that must not touch a running sync's file
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-import boto3
-import pytest
-from click.testing import CliRunner
-
-from ferry.cli.main import cli
-from ferry.devserver import LocalS3Server
-
-
-@pytest.fixture
-def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-untyped-def]
-    def invoke(*args: str, cwd: Path, code: int = 0) -> str:
-        old = Path.cwd()
-        os.chdir(cwd)
-        try:
-            result = CliRunner().invoke(cli, ["--endpoint-url", s3_server.url, "--region",
-                                              "us-east-1", *args])
-        finally:
-            os.chdir(old)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
-
-
-@pytest.fixture
-def raw(s3_server: LocalS3Server):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def make(tmp_path: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped-def]

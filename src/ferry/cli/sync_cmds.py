@@ -111,36 +111,22 @@ def _run(
     delete_threshold: float,
     as_json: bool,
 ) -> None:
-    from ferry.storage.s3 import S3Store
-    from ferry.storage.s3_options import S3Options
-    from ferry.sync import find_workspace
-    from ferry.sync.run import run_mapping, workspace_lock
+    from ferry.sync import find_workspace, run_workspace
 
     workspace = find_workspace(Path.cwd())
     settings = load_settings(obj, cwd=workspace.root)
-    options = S3Options.from_settings(settings)
-    outcomes = []
-    lock = nullcontext() if dry_run else workspace_lock(workspace)
-    with lock:
-        for mapping in workspace.select(mappings):
-            store = S3Store(workspace.remote_url(mapping), options)
-            with _progress(mapping.name, dry_run or as_json) as (on_plan, on_file):
-                outcomes.append(
-                    run_mapping(
-                        workspace,
-                        mapping,
-                        mode,
-                        store,
-                        dry_run=dry_run,
-                        yes=yes,
-                        delete_threshold=delete_threshold,
-                        workers=settings.concurrency,
-                        on_plan=on_plan,
-                        on_file=on_file,
-                    )
-                )
-    _show(outcomes, dry_run, as_json)
-    _exit(outcomes)
+    result = run_workspace(
+        workspace,
+        mode,
+        settings,
+        mappings=mappings,
+        dry_run=dry_run,
+        yes=yes,
+        delete_threshold=delete_threshold,
+        progress=lambda name: _progress(name, dry_run or as_json),
+    )
+    _show(result.outcomes, dry_run, as_json)
+    _exit(result.outcomes)
 
 
 def _progress(name: str, quiet: bool) -> AbstractContextManager[Any]:
@@ -199,21 +185,38 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool) -> None:
     for outcome in outcomes:
         if dry_run:
             for action in outcome.plan.actions:
-                if action.kind != "skip":
+                if action.kind not in ("skip", "pending"):
                     click.echo(
                         f"{outcome.mapping.name}\t{action.kind}\t{action.path}\t{action.reason}"
                     )
             skipped = len(outcome.plan.of("skip"))
+            pending = len(outcome.plan.of("pending"))
+            changes = len(outcome.plan.actions) - skipped - pending
             click.echo(
-                f"{outcome.mapping.name}: {len(outcome.plan.actions) - skipped} "
-                f"change(s), {skipped} identical ({outcome.report.direction})"
+                f"{outcome.mapping.name}: {changes} change(s), {skipped} identical"
+                + (f", {pending} waiting for the other direction" if pending else "")
+                + f" ({outcome.report.direction})"
             )
+        _show_pending(outcome)
         for path, message in outcome.report.errors:
             click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
         for path, reason in outcome.report.unresolved:
             click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
     if not dry_run:
         _table(outcomes)
+
+
+def _show_pending(outcome: Any) -> None:
+    """Say what this direction left for the other (a new local file kept by pull...)."""
+    pending = outcome.plan.of("pending")
+    if not pending:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for action in pending:
+        by_reason.setdefault(action.reason, []).append(action.path)
+    for reason, paths in by_reason.items():
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        click.echo(f"{outcome.mapping.name}: {len(paths)} {reason}: {shown}", err=True)
 
 
 def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
@@ -223,8 +226,9 @@ def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
         data["actions"] = [
             {"path": a.path, "action": a.kind, "reason": a.reason, "size": a.size}
             for a in outcome.plan.actions
-            if a.kind != "skip"
+            if a.kind not in ("skip", "pending")
         ]
+        data["pending"] = [{"path": a.path, "reason": a.reason} for a in outcome.plan.of("pending")]
         data["identical"] = len(outcome.plan.of("skip"))
         return data
     data.update({k: v for k, v in vars(report).items() if k not in {"mapping", "direction"}})

@@ -26,7 +26,10 @@ from typing import Literal, Protocol, runtime_checkable
 from ferry.errors import ConfigError
 
 __all__ = [
+    "AbortsUploads",
     "BaseStore",
+    "ChecksBucket",
+    "Concurrent",
     "Listing",
     "ObjectInfo",
     "PutMode",
@@ -128,6 +131,38 @@ class Store(Protocol):
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete the objects; keys that do not exist are ignored."""
+        ...
+
+
+# Optional capabilities: small protocols a store (or a wrapper passing them through) may
+# implement; callers test with isinstance instead of probing attributes.
+
+
+@runtime_checkable
+class AbortsUploads(Protocol):
+    """A store whose interrupted uploads leave invisible, billed parts (S3 multipart)."""
+
+    def abort_incomplete_uploads(self, prefix: str = "", since: datetime | None = None) -> int:
+        """Abort uploads begun under ``prefix`` (after ``since``) and never finished."""
+        ...
+
+
+@runtime_checkable
+class ChecksBucket(Protocol):
+    """A store that can say at once whether its bucket (or root) is reachable."""
+
+    def check_bucket(self) -> None:
+        """Raise a clear ferry error now if the root is missing or not accessible."""
+        ...
+
+
+@runtime_checkable
+class Concurrent(Protocol):
+    """A store that serves many requests at once (how many is worth sending)."""
+
+    @property
+    def concurrency(self) -> int:
+        """Requests worth keeping in flight."""
         ...
 
 

@@ -9,6 +9,7 @@ and run again finds the finished files identical (by checksum) and does the rest
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,8 +47,10 @@ class Report:
     unresolved: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
     aborted_uploads: int = 0
     seconds: float = 0.0
+    stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
 
     @property
     def moved_bytes(self) -> int:
@@ -65,8 +68,13 @@ def apply(
     report: Report,
     workers: int,
     on_file: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Report:
-    """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``."""
+    """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``.
+
+    Once ``stop`` is set, transfers not yet begun are skipped, those in flight finish,
+    no deletes are made, and the state records what was done.
+    """
     started = time.perf_counter()
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
@@ -93,13 +101,16 @@ def apply(
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
         group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
-        _, failures = run_collect(group, limit, on_done=done)
+        _, failures = run_collect(group, limit, on_done=done, stop=stop)
         report.errors += [(name, str(error)) for name, error in failures]
-    _delete(plan, folder, store, state, report)
+    report.stopped = stop is not None and stop.is_set()
+    if not report.stopped:
+        _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
         state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
         report.skipped += 1
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
+    report.pending += [(a.path, a.reason) for a in plan.of("pending")]
     state.in_progress = False
     state.save()
     report.seconds = time.perf_counter() - started

@@ -4,11 +4,16 @@ For every relative path, ``plan`` compares the local file, the remote object and
 last sync recorded for that path (the state). The state is what tells "deleted here"
 from "new there": a path the state knows but one side lacks was deleted on that side.
 
-- ``push`` mirrors local to remote (the bucket ends up equal to the folder, deletes too);
-- ``pull`` mirrors remote to local (local edits are never sent; local extras are removed);
 - ``both`` brings each side's changes to the other; when both changed a path differently,
   the conflict rule decides: ``local-wins``, ``remote-wins``, ``newest-wins``, or
-  ``manual`` (left alone and reported).
+  ``manual`` (left alone and reported). A delete is sent only where the state proves the
+  path was synced and then deleted on one side; with no state, nothing is deleted.
+- ``push`` / ``pull`` on a two-way mapping do the half of ``both`` that goes one way: the
+  other half is ``pending`` (a new local file on pull is kept, waiting to be pushed; a
+  remote object the state has never seen is never deleted by push).
+- With ``mirror=True`` (a one-way mapping, in its own direction: a pull-only dataset)
+  ``push`` / ``pull`` make the destination equal to the source, deletes included. Deleting
+  a path the state has never seen still needs the user's confirmation (see ``sync.run``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,18 @@ from typing import Literal
 
 __all__ = ["Action", "LocalFile", "Plan", "RemoteFile", "Synced", "plan"]
 
-Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict", "skip"]
+Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict", "skip", "pending"]
+# The kinds each one-way half of a two-way sync may carry out.
+_HALF: dict[str, frozenset[str]] = {
+    "push": frozenset({"upload", "delete-remote", "skip", "conflict"}),
+    "pull": frozenset({"download", "delete-local", "skip", "conflict"}),
+}
+_WAITING = {
+    "upload": "waiting to be pushed",
+    "delete-remote": "deleted here, waiting to be pushed",
+    "download": "waiting to be pulled",
+    "delete-local": "deleted there, waiting to be pulled",
+}
 
 
 @dataclass(frozen=True)
@@ -77,13 +93,19 @@ def plan(
     *,
     direction: Literal["push", "pull", "both"],
     conflict: str = "local-wins",
+    mirror: bool = False,
 ) -> Plan:
     """The actions that make the two sides agree (see the module docstring)."""
+    if mirror and direction == "both":
+        raise ValueError("mirror applies to push or pull only")
     result = Plan()
     for path in sorted(set(local) | set(remote)):
-        result.actions.append(
-            _decide(path, local.get(path), remote.get(path), state.get(path), direction, conflict)
-        )
+        here, there, last = local.get(path), remote.get(path), state.get(path)
+        if mirror:
+            action = _mirror(path, here, there, last, direction)
+        else:
+            action = _half(_both(path, here, there, last, conflict), direction)
+        result.actions.append(action)
     return result
 
 
@@ -96,13 +118,8 @@ def _same(here: LocalFile, there: RemoteFile, last: Synced | None) -> bool:
     return last is not None and last.checksum == here.checksum and last.etag == there.etag
 
 
-def _decide(
-    path: str,
-    here: LocalFile | None,
-    there: RemoteFile | None,
-    last: Synced | None,
-    direction: str,
-    rule: str,
+def _mirror(
+    path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, direction: str
 ) -> Action:
     if here is not None and there is not None and _same(here, there, last):
         return Action(path, "skip", "identical")
@@ -110,16 +127,23 @@ def _decide(
         if here is None:
             return Action(path, "delete-remote", "not in the local folder")
         return Action(path, "upload", "new" if there is None else "changed", here.size)
-    if direction == "pull":
-        if there is None:
-            return Action(path, "delete-local", "not in the bucket")
-        return Action(path, "download", "new" if here is None else "changed", there.size)
-    return _both(path, here, there, last, rule)
+    if there is None:
+        return Action(path, "delete-local", "not in the bucket")
+    return Action(path, "download", "new" if here is None else "changed", there.size)
+
+
+def _half(action: Action, direction: str) -> Action:
+    """``action`` if it goes ``direction``'s way (or ``both``), else the same as pending."""
+    if direction == "both" or action.kind in _HALF[direction]:
+        return action
+    return Action(action.path, "pending", _WAITING[action.kind], action.size)
 
 
 def _both(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, rule: str
 ) -> Action:
+    if here is not None and there is not None and _same(here, there, last):
+        return Action(path, "skip", "identical")
     local_changed = here is not None and (last is None or here.checksum != last.checksum)
     remote_changed = there is not None and (last is None or there.etag != last.etag)
     if there is None:
