@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.runs.project import make_project
+from tests.support.imds import FakeImds
 
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
@@ -25,8 +27,6 @@ from ferry.storage.s3 import S3Store
 from ferry.storage.s3_options import S3Options
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 from ferry.sync.workspace import DEFAULT_MAPPINGS
-from tests.runs.project import make_project
-from tests.support.imds import FakeImds
 
 PYTHON = sys.executable
 # Until `python -m ferry exec` is registered: the same click group with exec added.

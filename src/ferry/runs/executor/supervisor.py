@@ -306,11 +306,19 @@ class _Supervisor:
             opener=store_opener(self.settings),
         )
         self.counts.pulled = moved
+        self._moved("pull", moved, config.pull)
+
+    def _moved(self, phase: str, moved: Moved, names: tuple[str, ...]) -> None:
+        """Say what a pull or push moved; record its failure."""
         self._note(
-            f"pulled {moved.files} files, {moved.bytes} bytes ({', '.join(config.pull) or 'none'})"
+            f"{phase}: {moved.files} files, {moved.bytes} bytes ({', '.join(names) or 'none'})"
         )
         if moved.errors:
-            raise FerryError(f"the pull failed: {'; '.join(moved.errors[:5])}", "")
+            shown = "; ".join(moved.errors[:5]) + (
+                f"; and {len(moved.errors) - 5} more" if len(moved.errors) > 5 else ""
+            )
+            self.failures.append(Failure(phase, f"the {phase} failed: {shown}", moved.exit_code))
+            self._note(f"{phase} failed: {shown}")
 
     def _verify(self, config: RunConfig) -> None:
         checked = verify(
@@ -406,11 +414,7 @@ class _Supervisor:
         finally:
             timer.cancel()
         self.counts.pushed = moved
-        self._note(
-            f"pushed {moved.files} files, {moved.bytes} bytes ({', '.join(names) or 'none'})"
-        )
-        if moved.errors:
-            raise FerryError(f"the push failed: {'; '.join(moved.errors[:5])}", "")
+        self._moved("push", moved, names)
 
     # -- finish -------------------------------------------------------------------------
 

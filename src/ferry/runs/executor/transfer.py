@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ferry.config import Settings
-from ferry.errors import FerryError
+from ferry.errors import FerryError, MultiError
 from ferry.storage import Store, open_store
 from ferry.storage.base import ObjectInfo
 from ferry.storage.batch import run_collect
@@ -57,6 +57,11 @@ class Moved:
     errors: list[str] = field(default_factory=list)
     stopped: bool = False
     mappings: list[str] = field(default_factory=list)
+    exit_code: int = 0  # of the first error: a mapping's FerryError, or MultiError's for files
+
+    def fail(self, message: str, exit_code: int) -> None:
+        self.errors.append(message)
+        self.exit_code = self.exit_code or exit_code
 
 
 def transfer(
@@ -73,7 +78,7 @@ def transfer(
     for name in names:
         if stop is not None and stop.is_set():
             moved.stopped = True
-            moved.errors.append(f"{name}: not {mode}ed (stopped before it began)")
+            moved.fail(f"{name}: not {mode}ed (stopped before it began)", 1)
             continue
         try:
             result = run_workspace(
@@ -86,7 +91,7 @@ def transfer(
                 open_store=opener,
             )
         except FerryError as exc:
-            moved.errors.append(f"{name}: {exc}")
+            moved.fail(f"{name}: {exc}", exc.exit_code)
             continue
         for outcome in result.outcomes:
             _count(moved, outcome.report, mode)
@@ -107,8 +112,10 @@ def _count(moved: Moved, report: Any, mode: Mode) -> None:
     else:
         moved.files += report.uploaded
         moved.bytes += report.uploaded_bytes
-    moved.errors += [f"{report.mapping}: {path}: {message}" for path, message in report.errors]
-    moved.errors += [f"{report.mapping}: {p}: conflict: {r}" for p, r in report.unresolved]
+    for path, message in report.errors:
+        moved.fail(f"{report.mapping}: {path}: {message}", MultiError.exit_code)
+    for path, reason in report.unresolved:
+        moved.fail(f"{report.mapping}: {path}: conflict: {reason}", MultiError.exit_code)
     moved.stopped = moved.stopped or report.stopped
 
 
