@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from tests.conftest import TOOLS
 from tests.runs.project import make_project
+from tests.support.imds import FakeImds
 
 from ferry.cli.main import cli
 from ferry.devec2 import LocalEc2Server, LocalLauncher
@@ -187,3 +188,13 @@ def invoke(launcher: LocalLauncher | None, *args: str, cwd: Path | None = None) 
     if cwd is not None:
         os.chdir(cwd)
     return CliRunner().invoke(ferry_with(launcher), ["ferry", *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def fake_imds() -> Iterator[FakeImds]:
+    """A fake EC2 metadata service (IMDSv2) on 127.0.0.1: ``.url``, ``.interrupt()``."""
+    server = FakeImds()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from tests.runs.project import make_project
-from tests.support.imds import FakeImds
 
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
@@ -29,13 +28,7 @@ from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 from ferry.sync.workspace import DEFAULT_MAPPINGS
 
 PYTHON = sys.executable
-# Until `python -m ferry exec` is registered: the same click group with exec added.
-FERRY = [
-    PYTHON,
-    "-c",
-    "from ferry.cli.main import cli; from ferry.cli.exec_cmds import exec_; "
-    "cli.add_command(exec_); cli(prog_name='ferry')",
-]
+FERRY = [PYTHON, "-m", "ferry"]  # as user data runs it
 
 
 @dataclass
@@ -194,12 +187,3 @@ def make_run(
     yield make
     for run in made:
         run.stop_all()
-
-
-@pytest.fixture
-def fake_imds() -> Iterator[FakeImds]:
-    server = FakeImds()
-    try:
-        yield server
-    finally:
-        server.stop()
