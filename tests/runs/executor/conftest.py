@@ -76,6 +76,11 @@ class Run:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output
 
+    def update(self, **fields: Any) -> None:
+        """Change the run's config (``bundle/run.json``) before it starts."""
+        self.config = replace(self.config, **fields)
+        self.store.put(layout.RUN_JSON, self.config.to_json())
+
     def json(self, key: str) -> dict[str, Any]:
         return json.loads(self.store.get(key))  # type: ignore[no-any-return]
 
