@@ -10,9 +10,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 ENVIRON = dict(os.environ)  # tests.conftest scrubs AWS variables on import: keep the test's
 
-from tests.runs.conftest import ferry_with
+from tests.runs.conftest import ferry_with  # noqa: E402
 
-from ferry.devec2 import LocalLauncher
+from ferry.devec2 import LocalLauncher  # noqa: E402
 
 if __name__ == "__main__":
     os.environ.clear()

@@ -42,7 +42,9 @@ def ledger_lines(tmp_path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def wait_until(check: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 60) -> None:
+def wait_until(
+    check: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -96,7 +98,9 @@ def test_6_killed_mid_provision_then_sweep(
     folder = tmp_path / "orchestrated"
     process = start(repo, moto_server, folder)
     try:
-        wait_until(lambda: any(e.get("event") == "created" for e in ledger_lines(tmp_path)), process)
+        wait_until(
+            lambda: any(e.get("event") == "created" for e in ledger_lines(tmp_path)), process
+        )
         process.kill()
         process.communicate(timeout=30)
         result = invoke(None, "sweep", "--yes", "--json", cwd=repo)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.runs.conftest import assert_nothing_left, aws_client, invoke
 
 from ferry.devec2 import LocalEc2Server, LocalLauncher
-from tests.runs.conftest import assert_nothing_left, aws_client, invoke
 
 pytestmark = pytest.mark.timeout(120)
 
