@@ -32,6 +32,7 @@ def test_success_checks_out_pulls_trains_pushes_and_finishes(make_run: MakeRun) 
     assert models.get("ws/logs/setup.txt") == b"setup-ran\n"
     log = run.log(0)
     assert "epoch 3 accuracy" in log and "done: accuracy" in log
+    assert log.endswith("[ferry] run succeeded, exit code 0\n")  # the last line is sent too
     manifest = run.json(layout.MANIFEST)["files"]
     keys = {entry["key"] for entry in manifest}
     assert "ws/models/model.pkl" in keys and "ws/checkpoints/ckpt-001.pkl" in keys

@@ -15,6 +15,7 @@ import pytest
 from tests.support.imds import FakeImds
 
 from ferry.errors import AlreadyExistsError, ConfigError, EndpointError, FerryError
+from ferry.runs.executor.bus import Bus
 from ferry.runs.executor.child import StopRequest, run_command
 from ferry.runs.executor.imds import Imds
 from ferry.runs.executor.logstream import LogStream
@@ -241,6 +242,25 @@ def test_collision_with_an_existing_chunk_is_not_an_error(tmp_path: Path) -> Non
     stream = LogStream(sink, tmp_path / "l.log", flush_s=60)
     stream.write(b"x")
     assert stream.close() and calls == [0, 1]
+
+
+def test_final_marker_is_create_only_and_cancel_is_found_by_listing() -> None:
+    store = MemoryStore("run")
+    bus = Bus(store, Rank())
+    assert not bus.cancel_requested() and not bus.finished()
+    bus.final({"state": "succeeded"})
+    with pytest.raises(AlreadyExistsError):
+        bus.final({"state": "failed"})
+    store.put("control/cancel", b"")
+    assert bus.cancel_requested() and bus.finished()
+    assert b"succeeded" in store.get("final.json")
+
+
+def test_other_ranks_write_only_their_own_status() -> None:
+    store = MemoryStore("run-ranks")
+    Bus(store, Rank(1, 2)).status({"state": "running"})
+    Bus(store, Rank(0, 2)).status({"state": "running"})
+    assert sorted(i.key for i in store.list()) == ["ranks/0.json", "ranks/1.json", "status.json"]
 
 
 # -- child supervision ------------------------------------------------------------------

@@ -113,7 +113,8 @@ def _count(moved: Moved, report: Any, mode: Mode) -> None:
         moved.files += report.uploaded
         moved.bytes += report.uploaded_bytes
     for path, message in report.errors:
-        moved.fail(f"{report.mapping}: {path}: {message}", MultiError.exit_code)
+        where = "" if message.startswith(f"{path}:") else f"{path}: "  # sync may name it already
+        moved.fail(f"{report.mapping}: {where}{message}", MultiError.exit_code)
     for path, reason in report.unresolved:
         moved.fail(f"{report.mapping}: {path}: conflict: {reason}", MultiError.exit_code)
     moved.stopped = moved.stopped or report.stopped
