@@ -128,7 +128,8 @@ class Teardown:
             final = read_json(bus, FINAL)
             if final is not None:
                 return final
-            if ended_at is None and not any(r.left for r in self.env.provider.instances(instances)):
+            seen = self.env.provider.instances(instances)
+            if ended_at is None and seen and not any(r.left for r in seen):
                 ended_at = time.monotonic()  # the instance is gone: S3 has what it wrote
             if ended_at is not None and time.monotonic() - ended_at > 2 * self.env.poll_s:
                 break
