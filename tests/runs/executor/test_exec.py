@@ -79,7 +79,7 @@ def test_hang_past_the_soft_deadline_gets_sigterm_then_sigkill(make_run: MakeRun
     )
     started = time.monotonic()
     code, output = run.exec()
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 30
     assert code == 128 + 9, output
     final = run.json(layout.FINAL)
     assert (final["state"], final["exit_code"]) == ("timed-out", 137)

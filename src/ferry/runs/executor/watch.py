@@ -118,9 +118,14 @@ class Watcher:
         return self
 
     def close(self) -> None:
+        """Stop both loops, then write a last heartbeat (the training's last metrics)."""
         self._closed.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        try:
+            self.beat()
+        except Exception as exc:  # never let the last heartbeat stop the final marker
+            self._once("beat", f"beat failed: {exc!r}")
 
     def _loop(self, every: float, step: Callable[[], None]) -> None:
         while True:
