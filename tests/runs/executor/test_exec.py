@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 import time
+from pathlib import Path
 
 from tests.runs.executor.conftest import MakeRun
 from tests.support.imds import FakeImds
@@ -14,10 +15,18 @@ from tests.support.s3proxy import S3Proxy
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
 
+FAKE_NVIDIA_SMI = "#!/bin/sh\necho '0, 42, 2048, 16384'\n"
 
-def test_success_checks_out_pulls_trains_pushes_and_finishes(make_run: MakeRun) -> None:
+
+def test_success_checks_out_pulls_trains_pushes_and_finishes(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
     run = make_run()
-    code, output = run.exec()
+    tools = tmp_path / "gpu-tools"
+    tools.mkdir()
+    (tools / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
+    (tools / "nvidia-smi").chmod(0o755)
+    code, output = run.exec(env={"PATH": f"{tools}:{run.env['PATH']}"})
     assert code == 0, output + run.log(0)
     final = run.json(layout.FINAL)
     assert final["state"] == "succeeded" and final["exit_code"] == 0
@@ -43,6 +52,14 @@ def test_success_checks_out_pulls_trains_pushes_and_finishes(make_run: MakeRun) 
     heartbeat = run.json(layout.HEARTBEAT)
     assert heartbeat["mem_percent"] is not None and heartbeat["disk_percent"] is not None
     assert heartbeat["metrics"]["epoch"] == 3
+    assert heartbeat["gpus"] == [
+        {
+            "index": 0,
+            "util_percent": 42.0,
+            "mem_used_bytes": 2048 << 20,
+            "mem_total_bytes": 16384 << 20,
+        }
+    ]
 
 
 def test_training_exit_code_is_kept_and_its_work_still_pushed(make_run: MakeRun) -> None:
@@ -186,3 +203,20 @@ def test_a_failed_setup_skips_training_but_still_finishes(make_run: MakeRun) -> 
     assert (final["state"], final["exit_code"]) == ("failed", 4)
     assert "train" not in final["phases"] and "push" not in final["phases"]
     assert "preparing" in run.log()
+
+
+def test_a_pulled_file_that_does_not_match_its_checksum_stops_the_run_before_training(
+    make_run: MakeRun,
+) -> None:
+    run = make_run()
+    run.bucket_store.put(
+        "ws/cached-datasets/corrupt.bin",
+        b"bytes changed after upload",
+        metadata={"ferry-xxh3-128": "0" * 32},
+    )
+    code, output = run.exec()
+    assert code != 0, output
+    final = run.json(layout.FINAL)
+    assert final["state"] == "failed" and final["message"].startswith("verify: ")
+    assert "corrupt.bin" in final["message"] and "checksum" in final["message"]
+    assert "train" not in final["phases"]

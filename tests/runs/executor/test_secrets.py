@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,25 @@ from ferry.runs.runconfig import GitSource
 from ferry.storage.s3 import S3Store
 from ferry.storage.s3_options import S3Options, SseCKey
 
+SecretMaker = Callable[[Run, str, str], dict[str, str]]
 
-def _secret(moto: LocalEc2Server, run: Run, name: str, value: str) -> dict[str, str]:
-    parameter = layout.ssm_name(run.config.run_id, name)
-    aws_client("ssm", moto.url).put_parameter(Name=parameter, Value=value, Type="SecureString")
-    return {name: parameter}
+
+@pytest.fixture
+def ssm_secret(moto_server: LocalEc2Server) -> Iterator[SecretMaker]:
+    """Stores a run's secret in SSM as the dev machine does (and deletes it afterwards:
+    the emulator is shared, and the fault matrix checks it is left empty)."""
+    ssm = aws_client("ssm", moto_server.url)
+    made: list[str] = []
+
+    def put(run: Run, name: str, value: str) -> dict[str, str]:
+        parameter = layout.ssm_name(run.config.run_id, name)
+        ssm.put_parameter(Name=parameter, Value=value, Type="SecureString")
+        made.append(parameter)
+        return {name: parameter}
+
+    yield put
+    for parameter in made:
+        ssm.delete_parameter(Name=parameter)
 
 
 def _served(run: Run, tmp_path: Path) -> Path:
@@ -58,13 +73,15 @@ def git_server(make_run: MakeRun, tmp_path: Path) -> tuple[Run, GitServer, str]:
 
 
 def test_a_git_token_from_ssm_clones_a_private_repository_and_is_kept_out_of_everything(
-    git_server: tuple[Run, GitServer, str], moto_server: LocalEc2Server
+    git_server: tuple[Run, GitServer, str],
+    moto_server: LocalEc2Server,
+    ssm_secret: SecretMaker,
 ) -> None:
     run, server, token = git_server
     run.store.put(layout.override_key("config/params.json"), b'{"lr": 0.5}')
     run.update(
         git=GitSource(f"{server.url}/project.git", "main", ("config/params.json",)),
-        secrets=_secret(moto_server, run, "git-token", token),
+        secrets=ssm_secret(run, "git-token", token),
     )
     code, output = run.exec(env={"AWS_ENDPOINT_URL_SSM": moto_server.url})
     assert code == 0, output + run.log()
@@ -76,13 +93,15 @@ def test_a_git_token_from_ssm_clones_a_private_repository_and_is_kept_out_of_eve
 
 
 def test_a_wrong_token_fails_the_checkout_and_is_not_shown(
-    git_server: tuple[Run, GitServer, str], moto_server: LocalEc2Server
+    git_server: tuple[Run, GitServer, str],
+    moto_server: LocalEc2Server,
+    ssm_secret: SecretMaker,
 ) -> None:
     run, server, _ = git_server
     wrong = "ghp_" + secrets.token_hex(18)
     run.update(
         git=GitSource(f"{server.url}/project.git", "main"),
-        secrets=_secret(moto_server, run, "git-token", wrong),
+        secrets=ssm_secret(run, "git-token", wrong),
     )
     code, output = run.exec(env={"AWS_ENDPOINT_URL_SSM": moto_server.url})
     assert code != 0
@@ -105,7 +124,11 @@ def test_a_missing_secret_fails_the_run_before_any_work(
 
 
 def test_sse_c_key_from_ssm_encrypts_the_data_and_the_bus(
-    make_run: MakeRun, moto_server: LocalEc2Server, s3_options: S3Options, bucket: str
+    make_run: MakeRun,
+    moto_server: LocalEc2Server,
+    ssm_secret: SecretMaker,
+    s3_options: S3Options,
+    bucket: str,
 ) -> None:
     text = base64.b64encode(secrets.token_bytes(32)).decode()
     encrypted = S3Options(**{**vars(s3_options), "sse_c": SseCKey.from_text(text, "test")})
@@ -115,7 +138,7 @@ def test_sse_c_key_from_ssm_encrypts_the_data_and_the_bus(
         data = run.bucket_store.get(key)
         run.bucket_store.delete([key])
         with_key.put(key, data)
-    run.update(sse_c=True, secrets=_secret(moto_server, run, "sse-c-key", text))
+    run.update(sse_c=True, secrets=ssm_secret(run, "sse-c-key", text))
     code, output = run.exec(env={"AWS_ENDPOINT_URL_SSM": moto_server.url})
     run_with_key = S3Store(run.run_url, encrypted)
     assert code == 0, output + run_with_key.get(layout.STATUS).decode()
@@ -127,3 +150,47 @@ def test_sse_c_key_from_ssm_encrypts_the_data_and_the_bus(
     heartbeat = run_with_key.get(layout.HEARTBEAT).decode()
     assert '"epoch": 2' in heartbeat  # the training tracked with the key; the reader read it
     assert text not in output
+
+
+FAKE_SSH = """#!/bin/sh
+# ssh as git calls it: ssh [options] host command. Records the key it was given (and that
+# only its owner may read it), then runs the command here, as sshd would there.
+while [ $# -gt 1 ]; do
+  case "$1" in
+    -i) echo "mode=$(stat -c %a "$2") key=$(cat "$2")" >> "$FAKE_SSH_LOG"; shift 2 ;;
+    -o|-p|-l) shift 2 ;;
+    *) shift ;;
+  esac
+done
+exec sh -c "$1"
+"""
+
+
+def test_a_deploy_key_from_ssm_is_used_for_ssh_and_removed_after_the_clone(
+    make_run: MakeRun, moto_server: LocalEc2Server, ssm_secret: SecretMaker, tmp_path: Path
+) -> None:
+    run = make_run(train="python train.py --epochs 1")
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + secrets.token_hex(40) + "\n-----END"
+    tools = tmp_path / "fake-ssh"
+    tools.mkdir()
+    (tools / "ssh").write_text(FAKE_SSH)
+    (tools / "ssh").chmod(0o755)
+    assert run.config.git is not None
+    run.update(
+        git=GitSource(f"ssh://git@repo.invalid{run.config.git.url}", "main"),
+        secrets=ssm_secret(run, "deploy-key", key),
+    )
+    log = tmp_path / "ssh.log"
+    code, output = run.exec(
+        env={
+            "AWS_ENDPOINT_URL_SSM": moto_server.url,
+            "PATH": f"{tools}:{run.env['PATH']}",
+            "FAKE_SSH_LOG": str(log),
+        }
+    )
+    assert code == 0, output + run.log()
+    used = log.read_text()
+    assert used.startswith("mode=600 key=-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert key.splitlines()[1] in used  # git really went through ssh with the key
+    assert not list(Path("/tmp").glob("ferry-git-*/deploy-key"))  # removed after the clone
+    _nowhere(run, key.splitlines()[1], output)
