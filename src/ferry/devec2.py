@@ -9,7 +9,10 @@ local processes running their user data.
   now`` stops or terminates the instance through the EC2 API, as its
   ``InstanceInitiatedShutdownBehavior`` says, and then ends every process of the
   "instance", as a real power-off would; ``shutdown -h +N`` does the same after N minutes
-  times ``minute_s`` seconds.
+  times ``minute_s`` seconds. A "hypervisor" process in the instance's process group
+  watches the instance through the EC2 API: once anyone stops or terminates it
+  (``ferry runs stop``, a sweep, the console), every process of the instance ends, as on
+  EC2, so a terminated instance never goes on writing to S3.
 """
 
 from __future__ import annotations
@@ -59,6 +62,34 @@ elif when.startswith("+"):
         time.sleep(float(when[1:]) * {minute_s!r})
         power_off()
     print("shutdown scheduled", when)
+'''
+
+_HYPERVISOR = '''#!{python}
+"""Power off instance {instance_id}'s processes once EC2 says it is stopping or gone."""
+import os, signal, time
+import boto3, botocore.config, botocore.exceptions
+
+ec2 = boto3.client("ec2", endpoint_url={endpoint!r}, region_name={region!r},
+                   aws_access_key_id="test", aws_secret_access_key="test",
+                   config=botocore.config.Config(retries={{"max_attempts": 1}},
+                                                 connect_timeout=2, read_timeout=5))
+unreachable_since = None
+while True:
+    time.sleep({poll_s!r})
+    try:
+        found = ec2.describe_instances(InstanceIds=[{instance_id!r}])["Reservations"]
+        unreachable_since = None
+    except botocore.exceptions.EndpointConnectionError:
+        unreachable_since = unreachable_since or time.monotonic()
+        if time.monotonic() - unreachable_since > 10:  # the emulator is gone: so are we
+            break
+        continue
+    except botocore.exceptions.ClientError:
+        continue  # not visible yet
+    states = [i["State"]["Name"] for r in found for i in r["Instances"]]
+    if any(s in ("shutting-down", "terminated", "stopping", "stopped") for s in states):
+        break
+os.killpg(os.getpgid(0), signal.SIGKILL)
 '''
 
 
@@ -149,8 +180,11 @@ class LocalLauncher:
         ec2_url: the EC2 endpoint (moto's server) to read user data from and power off by.
         folder: where each instance gets its own folder.
         env: extra environment for the instance (endpoints, credentials, ...).
-        minute_s: how many seconds a minute of ``shutdown -h +N`` lasts.
+        minute_s: how many seconds a minute of ``shutdown -h +N`` lasts (60: the hard
+            deadline comes when it would on EC2, after max runtime + grace + 5 minutes;
+            smaller only to watch the hard deadline itself fire).
         region: the region of the instances.
+        poll_s: how often the "hypervisor" asks EC2 whether the instance still runs.
     """
 
     def __init__(
@@ -161,10 +195,13 @@ class LocalLauncher:
         env: Mapping[str, str] | None = None,
         minute_s: float = 60.0,
         region: str = "us-east-1",
+        poll_s: float = 0.5,
     ) -> None:
         self.ec2_url, self.folder, self.minute_s, self.region = ec2_url, folder, minute_s, region
+        self.poll_s = poll_s
         self.env = dict(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.hypervisors: dict[str, subprocess.Popen[bytes]] = {}
 
     def _ec2(self) -> object:
         import boto3
@@ -188,18 +225,20 @@ class LocalLauncher:
         (home / "bin").mkdir(parents=True, exist_ok=True)
         (home / "user-data.sh").write_text(script)
         pgid_file = home / "pgid"
+        names = {
+            "python": sys.executable,
+            "endpoint": self.ec2_url,
+            "region": self.region,
+            "instance_id": instance_id,
+            "pgid_file": str(pgid_file),
+            "minute_s": self.minute_s,
+            "poll_s": self.poll_s,
+        }
         stand_in = home / "bin" / "shutdown"
-        stand_in.write_text(
-            _SHUTDOWN.format(
-                python=sys.executable,
-                endpoint=self.ec2_url,
-                region=self.region,
-                instance_id=instance_id,
-                pgid_file=str(pgid_file),
-                minute_s=self.minute_s,
-            )
-        )
+        stand_in.write_text(_SHUTDOWN.format(**names))
         stand_in.chmod(0o755)
+        hypervisor = home / "hypervisor.py"
+        hypervisor.write_text(_HYPERVISOR.format(**names))
         env = {
             "PATH": f"{home / 'bin'}:{os.environ.get('PATH', '')}",
             "HOME": str(home),
@@ -224,6 +263,17 @@ class LocalLauncher:
             )
         pgid_file.write_text(str(process.pid))
         self.processes[instance_id] = process
+        # In the instance's process group: it dies with the instance, and ends it.
+        with contextlib.suppress(OSError, subprocess.SubprocessError):  # already powered off
+            self.hypervisors[instance_id] = subprocess.Popen(
+                [sys.executable, str(hypervisor)],
+                cwd=home,
+                env={"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                process_group=process.pid,
+            )
 
     def console(self, instance_id: str) -> str:
         """What the instance printed (its user data's output)."""
@@ -233,7 +283,8 @@ class LocalLauncher:
     def stop_all(self) -> None:
         """Kill every instance process group still running (test clean-up)."""
         for process in self.processes.values():
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # the group outlives its leader
+            process.wait()
+        for hypervisor in self.hypervisors.values():
+            hypervisor.wait()

@@ -9,9 +9,11 @@ terminated, no volume, no per-run security group, no SSM parameter.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +112,10 @@ def assert_nothing_left(url: str) -> None:
 def launcher(
     aws_env: dict[str, str], moto_server: LocalEc2Server, tmp_path: Path
 ) -> Iterator[LocalLauncher]:
-    """Instances as local processes; one minute of 'shutdown +N' lasts one second."""
+    """Instances as local processes. Their hard deadline ('shutdown -h +N') comes when it
+    would on EC2 (N real minutes): a test that wants to see it fire says so itself."""
     instance_env = {k: v for k, v in aws_env.items() if k != "XDG_STATE_HOME"}
-    local = LocalLauncher(moto_server.url, tmp_path / "instances", env=instance_env, minute_s=1.0)
+    local = LocalLauncher(moto_server.url, tmp_path / "instances", env=instance_env)
     try:
         yield local
     finally:
@@ -188,6 +191,49 @@ def invoke(launcher: LocalLauncher | None, *args: str, cwd: Path | None = None) 
     if cwd is not None:
         os.chdir(cwd)
     return CliRunner().invoke(ferry_with(launcher), ["ferry", *args], catch_exceptions=False)
+
+
+def setup_account(cwd: Path) -> None:
+    """``ferry runs setup`` (security group, role, profile) against the emulator."""
+    result = invoke(None, "runs", "setup", cwd=cwd)
+    assert result.exit_code == 0, result.output
+
+
+def report_of(output: str) -> dict[str, Any]:
+    """The JSON report ``--json`` printed (after any other output)."""
+    return json.loads(output[output.index("{") :]) if "{" in output else {}
+
+
+def consoles(folder: Path) -> str:
+    """What every local instance under ``folder`` printed (user data and ferry exec)."""
+    return "".join(
+        f"--- {path.parent.name} ---\n{path.read_text(errors='replace')[-3000:]}"
+        for path in sorted(folder.glob("*/console.log"))
+    )
+
+
+@dataclass
+class Ran:
+    """One ``ferry run --json``: exit code, report, and what to show when a check fails."""
+
+    code: int
+    report: dict[str, Any]
+    stderr: str
+    console: str
+
+    def why(self) -> str:
+        return (
+            f"exit code {self.code}; state {self.report.get('state')}; problems "
+            f"{self.report.get('problems')}\n--- ferry run ---\n{self.stderr[-4000:]}\n"
+            f"{self.console}"
+        )
+
+
+def run_ferry(launcher: LocalLauncher, repo: Path, *args: str) -> Ran:
+    """Set the account up, then ``ferry run --json`` in ``repo`` with the launcher."""
+    setup_account(repo)
+    result = invoke(launcher, "run", "--json", *args, cwd=repo)
+    return Ran(result.exit_code, report_of(result.stdout), result.stderr, consoles(launcher.folder))
 
 
 @pytest.fixture

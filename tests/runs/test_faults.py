@@ -1,6 +1,6 @@
 """The fault matrix, cases 2-4 and 7-9, each end to end on the emulators; afterwards the
 emulator holds no tagged instance that is not terminated, no volume, no per-run security
-group and no SSM parameter. (Cases 5 and 6 kill the orchestrator: test_orchestrator.py.)"""
+group and no SSM parameter. (Cases 1, 5 and 6: test_run_e2e.py and test_orchestrator.py.)"""
 
 from __future__ import annotations
 
@@ -13,20 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.runs.conftest import assert_nothing_left, aws_client, invoke
-from tests.runs.test_run_e2e import report_of, setup_account
+from tests.runs.conftest import (
+    Ran,
+    assert_nothing_left,
+    aws_client,
+    run_ferry,
+)
 from tests.support.imds import FakeImds
 from tests.support.s3proxy import S3Proxy
 
 from ferry.devec2 import LocalEc2Server, LocalLauncher
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def run_json(launcher: LocalLauncher, repo: Path) -> tuple[int, dict[str, Any]]:
-    setup_account(repo)
-    result = invoke(launcher, "run", "--json", cwd=repo)
-    return result.exit_code, report_of(result.stdout)
 
 
 def pushed(bucket: str, url: str, prefix: str) -> list[str]:
@@ -37,33 +35,37 @@ def pushed(bucket: str, url: str, prefix: str) -> list[str]:
 def test_2_training_fails(
     project: Any, launcher: LocalLauncher, moto_server: LocalEc2Server, bucket: str
 ) -> None:
-    code, report = run_json(launcher, project("--epochs 2 --exit-code 3"))
-    assert code == 14 and report["state"] == "failed" and report["exit_code"] == 3
-    assert report["verification"]["passed"]
-    assert pushed(bucket, launcher.env["AWS_ENDPOINT_URL_S3"], "ws/checkpoints/ckpt-")
-    assert pushed(
-        bucket, launcher.env["AWS_ENDPOINT_URL_S3"], f"ws/runs/{report['run_id']}/logs/0/"
-    )
+    ran = run_ferry(launcher, project("--epochs 2 --exit-code 3"))
+    report = ran.report
+    assert ran.code == 14 and report["state"] == "failed" and report["exit_code"] == 3, ran.why()
+    assert report["verification"]["passed"], ran.why()
+    s3 = launcher.env["AWS_ENDPOINT_URL_S3"]
+    assert pushed(bucket, s3, "ws/checkpoints/ckpt-")
+    assert pushed(bucket, s3, f"ws/runs/{report['run_id']}/logs/0/")
     assert_nothing_left(moto_server.url)
 
 
 def test_3_training_killed(
     project: Any, launcher: LocalLauncher, moto_server: LocalEc2Server, bucket: str
 ) -> None:
-    code, report = run_json(launcher, project("--epochs 3 --kill-self-at 1"))
-    assert code == 14 and report["state"] == "failed" and report["exit_code"] != 0
-    assert report["verification"]["passed"]
+    ran = run_ferry(launcher, project("--epochs 3 --kill-self-at 1"))
+    report = ran.report
+    assert ran.code == 14 and report["state"] == "failed", ran.why()
+    assert report["exit_code"] == 137 and report["verification"]["passed"], ran.why()
     assert pushed(bucket, launcher.env["AWS_ENDPOINT_URL_S3"], "ws/checkpoints/ckpt-")
     assert_nothing_left(moto_server.url)
 
 
-def test_4_training_hangs(
+def test_4_training_hangs_past_max_runtime(
     project: Any, launcher: LocalLauncher, moto_server: LocalEc2Server
 ) -> None:
+    """The soft deadline: SIGTERM (ignored), SIGKILL after the grace, push, final.json,
+    the instance shuts itself down. (The hard deadline: test_orchestrator.py.)"""
     repo = project("--epochs 3 --hang-at 1 --on-term ignore", max_runtime="4s", grace="1s")
     began = time.monotonic()
-    code, report = run_json(launcher, repo)
-    assert code == 14 and report["state"] == "timed-out"
+    ran = run_ferry(launcher, repo)
+    assert ran.code == 14 and ran.report["state"] == "timed-out", ran.why()
+    assert ran.report["verification"]["passed"], ran.why()
     assert time.monotonic() - began < 60
     assert_nothing_left(moto_server.url)
 
@@ -77,21 +79,19 @@ def test_7_s3_unreachable_during_push(
 ) -> None:
     proxy = S3Proxy(launcher.env["AWS_ENDPOINT_URL_S3"])
     try:
-        for target in (launcher.env, None):
-            if target is not None:
-                target["AWS_ENDPOINT_URL_S3"] = proxy.url
-                target["FERRY_MAX_ATTEMPTS"] = "2"
+        launcher.env.update(AWS_ENDPOINT_URL_S3=proxy.url, FERRY_MAX_ATTEMPTS="2")
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
         monkeypatch.setenv("FERRY_MAX_ATTEMPTS", "2")
         repo = project("--epochs 2")
         cut = ",".join(f"/{bucket}/ws/{m}" for m in ("logs", "models", "checkpoints"))
         proxy.cut_on_first_put(f"/{bucket}/ws/logs", cut)
-        code, report = run_json(launcher, repo)
+        ran = run_ferry(launcher, repo)
         assert proxy.requests()["dropped"] > 0
     finally:
         proxy.stop()
-    assert code == 14 and not report["verification"]["passed"]
-    assert report["left_count"] == 0
+    assert ran.code == 14 and not ran.report["verification"]["passed"], ran.why()
+    assert ran.report["state"] == "failed" and ran.report["exit_code"] != 0, ran.why()
+    assert ran.report["left_count"] == 0, ran.why()
     assert_nothing_left(moto_server.url)
 
 
@@ -115,15 +115,15 @@ def test_8_spot_interruption(
 
     watcher = threading.Thread(target=interrupt_when_training, daemon=True)
     watcher.start()
+    ran: Ran | None = None
     try:
-        code, report = run_json(
-            launcher, project("--epochs 50 --sleep 0.2", extra='market = "spot"\n')
-        )
+        ran = run_ferry(launcher, project("--epochs 200 --sleep 0.2", extra='market = "spot"\n'))
     finally:
         watcher.join(5)
         imds.stop()
-    assert report["state"] == "interrupted" and code == 14
-    assert pushed(bucket, launcher.env["AWS_ENDPOINT_URL_S3"], "ws/checkpoints/ckpt-")
+    assert ran.report["state"] == "interrupted" and ran.code == 14, ran.why()
+    assert pushed(bucket, launcher.env["AWS_ENDPOINT_URL_S3"], "ws/checkpoints/ckpt-last")
+    assert ran.report["verification"]["passed"], ran.why()
     assert_nothing_left(moto_server.url)
 
 
@@ -168,16 +168,15 @@ def test_9_lost_answer_dependency_violation_invisible_instance(
             "--epochs 1",
             extra='allow_ssh = true\nssh_cidr = "203.0.113.7/32"\nkey_name = "dev-key"\n',
         )
-        setup_account(repo)
         monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", faults.url)
-        result = invoke(launcher, "run", "--json", cwd=repo)
-        report = report_of(result.stdout)
+        ran = run_ferry(launcher, repo)
         counts = faults.counts()
     finally:
         faults.stop()
     assert counts["lost"] == 1 and counts["dependency"] == 2 and counts["hidden"] >= 1, counts
-    assert result.exit_code == 0, result.output
-    runs = ec2.describe_instances(Filters=[{"Name": "tag:ferry:run", "Values": [report["run_id"]]}])
-    assert len([i for r in runs["Reservations"] for i in r["Instances"]]) == 1
-    assert "security-group" in {d["kind"] for d in report["destroyed"]}
+    assert ran.code == 0, ran.why()
+    tag = [{"Name": "tag:ferry:run", "Values": [ran.report["run_id"]]}]
+    runs = ec2.describe_instances(Filters=tag)["Reservations"]
+    assert len([i for r in runs for i in r["Instances"]]) == 1
+    assert "security-group" in {d["kind"] for d in ran.report["destroyed"]}
     assert_nothing_left(moto_server.url)

@@ -1,6 +1,6 @@
-"""Fault matrix cases 5 and 6: the orchestrator interrupted (Ctrl-C) or killed (kill -9)
-mid-provision and mid-run; afterwards ``ferry sweep`` (or the next ``ferry run``) leaves
-nothing."""
+"""Fault matrix cases 4 (hard deadline), 5 and 6: the orchestrator interrupted (Ctrl-C) or
+killed (kill -9) mid-provision and mid-run; afterwards ``ferry sweep`` (or the next
+``ferry run``) leaves nothing, and an instance nobody watches ends itself."""
 
 from __future__ import annotations
 
@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.runs.conftest import assert_nothing_left, invoke
-from tests.runs.test_run_e2e import report_of, setup_account
+from tests.runs.conftest import (
+    assert_nothing_left,
+    aws_client,
+    consoles,
+    invoke,
+    leftovers,
+    report_of,
+    setup_account,
+)
 
 from ferry.devec2 import LocalEc2Server, LocalLauncher
 
@@ -25,14 +32,44 @@ pytestmark = pytest.mark.timeout(120)
 SCRIPT = Path(__file__).parent / "orchestrator.py"
 
 
-def start(repo: Path, moto: LocalEc2Server, folder: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(SCRIPT), moto.url, str(folder), *args],
-        cwd=repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Orchestrator:
+    """``ferry run --json`` in a process of its own, with its own local launcher."""
+
+    def __init__(
+        self, repo: Path, moto: LocalEc2Server, folder: Path, *, minute_s: float = 60
+    ) -> None:
+        self.folder = folder
+        env = {**os.environ, "ORCHESTRATOR_MINUTE_S": str(minute_s)}
+        self.process = subprocess.Popen(
+            [sys.executable, str(SCRIPT), moto.url, str(folder)],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_until(self, check: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                out, err = self.process.communicate()
+                raise AssertionError(f"orchestrator: {out}\n{err}\n{consoles(self.folder)}")
+            time.sleep(0.1)
+
+    def training_started(self) -> bool:
+        """Some instance's training printed an epoch (its log is kept in the workdir)."""
+        return any(
+            "accuracy" in p.read_text(errors="replace")
+            for p in self.folder.glob("*/work/logs/*.log")
+        )
+
+    def kill_instances(self) -> None:
+        """Test clean-up: end every local instance this orchestrator's launcher started."""
+        for pgid in self.folder.glob("*/pgid"):
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.killpg(int(pgid.read_text()), signal.SIGKILL)
 
 
 def ledger_lines(tmp_path: Path) -> list[dict[str, Any]]:
@@ -42,46 +79,23 @@ def ledger_lines(tmp_path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def wait_until(
-    check: Callable[[], bool], process: subprocess.Popen[str], timeout: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"orchestrator: {process.communicate()}")
-        time.sleep(0.1)
-
-
-def training_started(folder: Path) -> bool:
-    return any(
-        "accuracy" in p.read_text(errors="replace") for p in folder.glob("*/console.log")
-    ) or any("phase train" in p.read_text(errors="replace") for p in folder.glob("*/console.log"))
-
-
-def kill_instances(folder: Path) -> None:
-    for pgid in folder.glob("*/pgid"):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.killpg(int(pgid.read_text()), signal.SIGKILL)
-
-
 def test_5_ctrl_c(
     project: Any, moto_server: LocalEc2Server, launcher: LocalLauncher, tmp_path: Path
 ) -> None:
-    repo = project("--epochs 100 --sleep 0.2")
+    repo = project("--epochs 300 --sleep 0.2")
     setup_account(repo)
-    folder = tmp_path / "orchestrated"
-    process = start(repo, moto_server, folder)
+    run = Orchestrator(repo, moto_server, tmp_path / "orchestrated")
     try:
-        wait_until(lambda: training_started(folder), process)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=90)
+        run.wait_until(run.training_started)
+        run.process.send_signal(signal.SIGINT)
+        out, err = run.process.communicate(timeout=90)
     finally:
-        kill_instances(folder)
+        run.kill_instances()
     report = report_of(out)
-    assert process.returncode == 14, err
-    assert report["state"] == "cancelled" and report["verification"]["passed"]
-    assert report["left_count"] == 0
+    why = f"{err}\n{consoles(run.folder)}"
+    assert run.process.returncode == 14, why
+    assert report["state"] == "cancelled" and report["verification"]["passed"], why
+    assert report["left_count"] == 0, why
     assert_nothing_left(moto_server.url)
 
 
@@ -93,42 +107,72 @@ def test_6_killed_mid_provision_then_sweep(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FERRY_SSE_C_KEY", "a" * 64)
-    repo = project("--epochs 100 --sleep 0.2")
+    repo = project("--epochs 300 --sleep 0.2")
     setup_account(repo)
-    folder = tmp_path / "orchestrated"
-    process = start(repo, moto_server, folder)
+    run = Orchestrator(repo, moto_server, tmp_path / "orchestrated")
     try:
-        wait_until(
-            lambda: any(e.get("event") == "created" for e in ledger_lines(tmp_path)), process
-        )
-        process.kill()
-        process.communicate(timeout=30)
+        # The secret exists, the instance may or may not: killed between two create calls.
+        run.wait_until(lambda: any(e.get("event") == "created" for e in ledger_lines(tmp_path)))
+        run.process.kill()
+        run.process.communicate(timeout=30)
+        assert leftovers(moto_server.url)["ssm_parameters"]
         result = invoke(None, "sweep", "--yes", "--json", cwd=repo)
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["reports"]
     finally:
-        kill_instances(folder)
+        run.kill_instances()
     assert_nothing_left(moto_server.url)
 
 
 def test_6_killed_mid_run_then_next_run(
     project: Any, moto_server: LocalEc2Server, launcher: LocalLauncher, tmp_path: Path
 ) -> None:
-    repo = project("--epochs 100 --sleep 0.2", final_wait="10s")
+    repo = project("--epochs 300 --sleep 0.2", final_wait="10s")
     setup_account(repo)
-    folder = tmp_path / "orchestrated"
-    process = start(repo, moto_server, folder)
+    run = Orchestrator(repo, moto_server, tmp_path / "orchestrated")
     try:
-        wait_until(lambda: training_started(folder), process)
-        process.kill()
-        process.communicate(timeout=30)
+        run.wait_until(run.training_started)
+        run.process.kill()
+        run.process.communicate(timeout=30)
+        first = leftovers(moto_server.url)["instances"]
+        assert len(first) == 1, first  # the orphan: running, with no dev machine watching
         (repo / "run.toml").write_text(
-            (repo / "run.toml").read_text().replace("--epochs 100", "--epochs 1")
+            (repo / "run.toml").read_text().replace("--epochs 300", "--epochs 1")
         )
         result = invoke(launcher, "run", "--yes", "--json", cwd=repo)
     finally:
-        kill_instances(folder)
-    assert result.exit_code == 0, result.output
-    assert "leftovers of dead run" in result.stderr
-    assert report_of(result.stdout)["left_count"] == 0
+        run.kill_instances()
+    why = f"{result.output}\n{consoles(run.folder)}\n{consoles(launcher.folder)}"
+    assert result.exit_code == 0, why
+    assert "leftovers of dead run" in result.stderr, why
+    assert report_of(result.stdout)["left_count"] == 0, why
+    ec2 = aws_client("ec2", moto_server.url)
+    ended = ec2.describe_instances(InstanceIds=first)["Reservations"][0]["Instances"][0]
+    assert ended["State"]["Name"] == "terminated"
+    assert_nothing_left(moto_server.url)
+
+
+def test_4_hung_instance_ends_itself_with_no_dev_machine(
+    project: Any, moto_server: LocalEc2Server, launcher: LocalLauncher, tmp_path: Path
+) -> None:
+    """The hard deadline, set first by the user data: training hangs long before its soft
+    deadline, the orchestrator is killed, nothing sweeps; the instance terminates itself
+    and its volumes go with it (DeleteOnTermination). One instance minute lasts 1 s:
+    max runtime 10 min + grace 3 s gives 'shutdown -h +16', 16 s after boot."""
+    repo = project("--epochs 3 --hang-at 1 --on-term ignore", max_runtime="10m")
+    setup_account(repo)
+    run = Orchestrator(repo, moto_server, tmp_path / "orchestrated", minute_s=1.0)
+    try:
+        run.wait_until(lambda: bool(leftovers(moto_server.url)["volumes"]))  # launched
+        run.wait_until(run.training_started)
+        run.process.kill()
+        run.process.communicate(timeout=30)
+        deadline = time.monotonic() + 40
+        while leftovers(moto_server.url)["instances"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        console = consoles(run.folder)
+    finally:
+        run.kill_instances()
+    assert "shutdown scheduled +16" in console, console
+    assert "ferry exec exited" not in console, console  # it never ended on its own
     assert_nothing_left(moto_server.url)

@@ -70,10 +70,9 @@ def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> 
         if spec.budget is not None and (now - begun) * price_per_s > spec.budget:
             request_cancel(bus, "budget reached")
             calls.event("budget reached: asked the instance to stop")
-        if gone_at is None and not any(
-            r.left for r in env.provider.instances([launched.instance_id])
-        ):
-            gone_at = now
+        seen = env.provider.instances([launched.instance_id])
+        if gone_at is None and seen and not any(r.left for r in seen):
+            gone_at = now  # ended (one not visible yet has not)
         if gone_at is not None and now - gone_at > 3 * env.poll_s:
             return "instance-gone"
         env.sleep()
@@ -102,8 +101,14 @@ def run(
     launched: Launched | None = None
     cancel: str | None = None
     try:
-        launched = launch(spec, workspace, env, secrets=secrets, on_event=calls.event,
-                          on_start=lambda run_id: setattr(calls, "run_id", run_id))
+        launched = launch(
+            spec,
+            workspace,
+            env,
+            secrets=secrets,
+            on_event=calls.event,
+            on_start=lambda run_id: setattr(calls, "run_id", run_id),
+        )
         calls.mark("launched")
         calls.launched(launched)
         ended = follow(launched, spec, env, calls)

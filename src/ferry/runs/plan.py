@@ -39,11 +39,13 @@ def provision_plan(run_id: str, secrets: Sequence[str], allow_ssh: bool) -> list
 
 @dataclass(frozen=True)
 class TeardownPlan:
-    """Instances to terminate and wait for, then the rest to delete, in order."""
+    """Instances to terminate and wait for, then the rest to delete, in order; and the
+    instances that had already ended (the report names them too)."""
 
     cancel: list[Resource] = field(default_factory=list)
     terminate: list[str] = field(default_factory=list)
     delete: list[Resource] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -60,10 +62,11 @@ def teardown_plan(ledger_ids: Iterable[str], found: Sequence[Resource]) -> Teard
     by_id = {r.id: r for r in found if r.kind == "instance"}
     ids = dict.fromkeys([*ledger_ids, *by_id])
     terminate = [i for i in ids if i not in by_id or by_id[i].left]
+    ended = [i for i in ids if i not in terminate]
     spot = [r for r in found if r.kind == "spot-request" and r.left]
     rest = [r for r in found if r.kind not in ("instance", "spot-request") and r.left]
     rest.sort(key=lambda r: DELETE_ORDER.index(r.kind))
-    return TeardownPlan(spot, terminate, rest)
+    return TeardownPlan(spot, terminate, rest, ended)
 
 
 @dataclass(frozen=True)

@@ -148,19 +148,31 @@ class Teardown:
     # -- destroying ----------------------------------------------------------------------
     def _destroy(self) -> None:
         provider = self.env.provider
-        plan = teardown_plan(
-            self.record.created.get("instance", []), provider.resources(self.run_id)
-        )
+        found = provider.resources(self.run_id)
+        plan = teardown_plan(self.record.created.get("instance", []), found)
         for request in plan.cancel:
             self._delete(request)
+        recorded = {e.get("id") for e in self.record.events if e.get("event") == "destroyed"}
+        for instance_id in plan.ended:
+            if instance_id not in recorded:  # it ended itself (or a crashed teardown ended it)
+                self._destroyed("instance", instance_id, "already terminated")
         if plan.terminate:
             provider.terminate(plan.terminate)
             for instance_id in plan.terminate:
                 self._destroyed("instance", instance_id, "terminated")
             self._wait_terminated(plan.terminate)
         # A listing after the instances are gone: volumes they held are now available.
-        for resource in teardown_plan([], provider.resources(self.run_id)).delete:
+        after = provider.resources(self.run_id)
+        self._gone_with_instances(found, after)
+        for resource in teardown_plan([], after).delete:
             self._delete(resource)
+
+    def _gone_with_instances(self, before: list[Resource], after: list[Resource]) -> None:
+        """Volumes attached before termination and gone after it (DeleteOnTermination)."""
+        remaining = {r.id for r in after}
+        for volume in before:
+            if volume.kind == "volume" and volume.state == "in-use" and volume.id not in remaining:
+                self._destroyed("volume", volume.id, "deleted with the instance")
 
     def _wait_terminated(self, ids: list[str]) -> None:
         deadline = time.monotonic() + self.wait_terminated_s
