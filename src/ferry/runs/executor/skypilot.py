@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ferry.errors import ConfigError
+from ferry.runs.executor.boot import endpoint_env
 from ferry.runs.runconfig import RunConfig
 
 __all__ = ["task_yaml"]
@@ -92,9 +93,7 @@ def _envs(config: RunConfig, run_url: str, wheel_url: str) -> dict[str, str]:
         "FERRY_WHEEL_URL": wheel_url,
         "AWS_DEFAULT_REGION": config.region,
     }
-    for service, url in sorted(config.endpoints.items()):
-        envs[f"AWS_ENDPOINT_URL_{service.upper()}" if service else "AWS_ENDPOINT_URL"] = url
-    return envs
+    return {**envs, **endpoint_env(config.endpoints)}
 
 
 def _lines(value: Mapping[str, Any], indent: int) -> list[str]:

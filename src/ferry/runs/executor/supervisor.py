@@ -12,7 +12,6 @@ prints, exits or reads the environment.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ferry.aws import AwsOptions
 from ferry.config import Settings
-from ferry.errors import AlreadyExistsError, ConfigError, FerryError
+from ferry.errors import AlreadyExistsError, FerryError
 from ferry.runs import layout
+from ferry.runs.executor.boot import (
+    child_env,
+    open_run_store,
+    read_config,
+    run_settings,
+    with_secrets,
+)
 from ferry.runs.executor.bus import Bus
 from ferry.runs.executor.checkout import checkout
 from ferry.runs.executor.child import Finished, StopRequest, run_command
@@ -32,7 +37,7 @@ from ferry.runs.executor.imds import DEFAULT_IMDS_URL, Imds
 from ferry.runs.executor.logstream import LogStream
 from ferry.runs.executor.probe import SystemProbe
 from ferry.runs.executor.ranks import Rank
-from ferry.runs.executor.secrets import Secret, read_secrets
+from ferry.runs.executor.secrets import Secret
 from ferry.runs.executor.state import Failure, RunState, Verdict, iso, verdict
 from ferry.runs.executor.transfer import (
     Moved,
@@ -43,8 +48,6 @@ from ferry.runs.executor.transfer import (
 )
 from ferry.runs.executor.watch import Control, MetricsReader, Watcher
 from ferry.runs.runconfig import RunConfig
-from ferry.storage import Store, open_store
-from ferry.storage.s3_options import S3Options
 
 __all__ = ["ExecRequest", "ExecResult", "MetricsFactory", "execute"]
 
@@ -122,85 +125,32 @@ class _Supervisor:
     # -- boot ---------------------------------------------------------------------------
 
     def run(self) -> ExecResult:
-        config, plain = self._read_config()
-        self.config = config
-        self.state = RunState(config.run_id, self.request.rank)
+        request = self.request
+        config, bundle = read_config(request.run_url, request.settings, request.rank)
+        self.config, self.bundle = config, bundle
+        self.state = RunState(config.run_id, request.rank)
         self.state.begin("boot", _now())
-        settings, secrets = self._run_settings(config)
-        self.settings = settings
-        store = plain if secrets is None else self._open(settings)
-        self.bus = Bus(store, self.request.rank, on_error=self._note_local)
+        self.settings = run_settings(request.settings, config)
+        secrets: dict[str, Secret] = {}
+        try:
+            self.settings, secrets = with_secrets(self.settings, config)
+            store = open_run_store(request.run_url, self.settings)
+        except FerryError as exc:  # the bus stays unencrypted: it only says what failed
+            self.failures.append(Failure("boot", exc.message, exc.exit_code))
+            store = bundle
+        self.bus = Bus(store, request.rank, on_error=self._note_local)
         self._start_stream(config)
+        rank = request.rank
         self._note(
-            f"ferry exec {config.run_id}: rank {self.request.rank.rank} of "
-            f"{self.request.rank.world_size} ({self.request.rank.source})"
+            f"ferry exec {config.run_id}: rank {rank.rank} of {rank.world_size} ({rank.source})"
         )
         self.bus.status(self.state.status(_now()))
         self.watcher = self._watcher(config).start()
         try:
-            self._phases(config, secrets or {})
+            self._phases(config, secrets)
         finally:
             result = self._finish()
         return result
-
-    def _read_config(self) -> tuple[RunConfig, Store]:
-        plain = self._open(
-            dataclasses.replace(self.request.settings, sse_c_key=None, sse_c_key_file=None)
-        )
-        try:
-            config = RunConfig.from_json(plain.get(layout.RUN_JSON))
-        except FerryError as exc:
-            raise type(exc)(
-                f"Cannot read the run's config {self.request.run_url}{layout.RUN_JSON}: "
-                f"{exc.problem}",
-                exc.fix or "Check the run URL.",
-            ) from exc
-        if not self.request.run_url.rstrip("/").endswith("/" + config.run_id):
-            raise ConfigError(
-                f"{self.request.run_url} holds the config of run {config.run_id}.",
-                "Pass the run's own prefix: s3://bucket/<run root>/<run id>/.",
-            )
-        if Bus(plain, self.request.rank).finished():
-            raise AlreadyExistsError(
-                f"Run {config.run_id} has already finished (its final.json exists).",
-                "A run is executed once; start a new one with 'ferry run'.",
-            )
-        return config, plain
-
-    def _open(self, settings: Settings) -> Store:
-        return open_store(
-            self.request.run_url.rstrip("/"), s3_options=S3Options.from_settings(settings)
-        )
-
-    def _run_settings(self, config: RunConfig) -> tuple[Settings, dict[str, Secret] | None]:
-        """The settings the run's data moves with: the run's region, storage class and
-        endpoints, and the SSE-C key from SSM. None as secrets if they could not be read
-        (recorded as a boot failure; the run's bus then stays unencrypted)."""
-        base = self.request.settings
-        endpoints = {**config.endpoints, **base.endpoints}
-        settings = dataclasses.replace(
-            base,
-            region=base.region or config.region,
-            storage_class=config.storage_class,
-            endpoints=endpoints,
-            endpoint_url=base.endpoint_url or endpoints.get("s3"),
-            sse_c_key=None,
-            sse_c_key_file=None,
-        )
-        try:
-            secrets = read_secrets(config.secrets, AwsOptions.from_settings(settings))
-        except FerryError as exc:
-            self.failures.append(Failure("boot", exc.message, exc.exit_code))
-            return settings, None
-        key = secrets.get("sse-c-key")
-        if config.sse_c and key is None:
-            self.failures.append(
-                Failure("boot", "run.json asks for SSE-C but names no sse-c-key secret.", 3)
-            )
-            return settings, None
-        if config.sse_c and key is not None:
-            settings = dataclasses.replace(settings, sse_c_key=key.reveal())
-        return settings, secrets
 
     def _start_stream(self, config: RunConfig) -> None:
         rank = self.request.rank.rank
@@ -285,7 +235,7 @@ class _Supervisor:
         if config.git is None:
             self._note("no git repository in run.json: working in the workdir")
             return
-        bundle = self._open(dataclasses.replace(self.settings, sse_c_key=None))
+        bundle = self.bundle
         checkout(
             config.git,
             root,
@@ -370,25 +320,8 @@ class _Supervisor:
         )
 
     def _child_env(self) -> dict[str, str]:
-        config, rank = self.config, self.request.rank
-        env = dict(self.request.env)
-        env.update(
-            FERRY_RUN_ID=config.run_id,
-            FERRY_RUN_URL=self.request.run_url.rstrip("/") + "/",
-            FERRY_RUN_RANK=str(rank.rank),
-            FERRY_RUN_WORLD_SIZE=str(rank.world_size),
-        )
-        env.setdefault("RANK", str(rank.rank))
-        env.setdefault("WORLD_SIZE", str(rank.world_size))
-        env.setdefault("PYTHONUNBUFFERED", "1")  # so a killed Python training loses no line
-        env.setdefault("AWS_DEFAULT_REGION", config.region)
-        for service, url in config.endpoints.items():
-            env.setdefault(
-                f"AWS_ENDPOINT_URL_{service.upper()}" if service else "AWS_ENDPOINT_URL", url
-            )
-        if config.sse_c and self.settings.sse_c_key:
-            env["FERRY_SSE_C_KEY"] = self.settings.sse_c_key
-        return env
+        request = self.request
+        return child_env(request.env, self.config, request.rank, request.run_url, self.settings)
 
     def _push(self, config: RunConfig) -> None:
         if not self.request.rank.leader:
