@@ -1,10 +1,10 @@
 """A git server over HTTP that wants a token, like GitHub does for a private repository.
 
-Run as a subprocess (``python gitserver.py ROOT TOKEN``): it binds 127.0.0.1 on a free
-port, prints the port, and serves the files under ROOT (bare repositories prepared with
-``git update-server-info``: git's "dumb" HTTP protocol) to requests whose Basic
-authorization carries TOKEN as the password; anything else gets 401 with a Basic
-challenge, so git asks its credential helper (``GIT_ASKPASS``).
+Run as a subprocess (``python -m tests.support.gitserver ROOT TOKEN``): it binds 127.0.0.1
+on a free port, prints the port, and serves the files under ROOT (bare repositories prepared
+with ``git update-server-info``: git's "dumb" HTTP protocol) to requests whose Basic
+authorization carries TOKEN as the password; anything else gets 401 with a Basic challenge,
+so git asks its credential helper (``GIT_ASKPASS``).
 
 ``GET /__denied__`` returns how many requests were refused.
 """
@@ -12,14 +12,13 @@ challenge, so git asks its credential helper (``GIT_ASKPASS``).
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
 import sys
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from tests.support.server import ScriptServer
 
 ROOT = Path(".")
 TOKEN = ""
@@ -60,29 +59,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class GitServer:
+class GitServer(ScriptServer):
     """The server as a subprocess on 127.0.0.1, serving ``root`` to holders of ``token``."""
 
     def __init__(self, root: Path, token: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__)), str(root), token],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+        super().__init__(__name__, str(root), token)
 
     def denied(self) -> int:
         with urllib.request.urlopen(self.url + "/__denied__", timeout=5) as answer:
             return int(answer.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 def main() -> None:

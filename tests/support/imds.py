@@ -1,7 +1,7 @@
 """A fake EC2 instance metadata service (IMDSv2 only) for spot interruption tests.
 
-Run as a subprocess (``python imds.py``): it binds 127.0.0.1 on a free port, prints the
-port, and answers like EC2's:
+Run as a subprocess (``python -m tests.support.imds``): it binds 127.0.0.1 on a free
+port, prints the port, and answers like EC2's:
 
 - ``PUT /latest/api/token`` (with ``X-aws-ec2-metadata-token-ttl-seconds``): a token;
 - ``GET /latest/meta-data/spot/instance-action`` with that token: 404 until interrupted,
@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.server import ScriptServer
 
 _TOKEN = "fake-imds-token-" + os.urandom(8).hex()
 _state: dict[str, object] = {"notice": None, "requests": 0}
@@ -79,18 +78,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class FakeImds:
+class FakeImds(ScriptServer):
     """The fake metadata service as a subprocess on 127.0.0.1."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__))],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+        super().__init__(__name__)
 
     def interrupt(self, action: str = "terminate", seconds: float = 120) -> None:
         """From now on, answer the spot notice: ``action`` in ``seconds``."""
@@ -103,13 +95,6 @@ class FakeImds:
     def requests(self) -> int:
         with urllib.request.urlopen(self.url + "/__requests__", timeout=5) as answer:
             return int(answer.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 def main() -> None:

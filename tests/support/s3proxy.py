@@ -1,8 +1,8 @@
 """A forwarding proxy in front of the S3 server that can make parts of it unreachable.
 
-Run as a subprocess (``python s3proxy.py UPSTREAM_URL``): it binds 127.0.0.1 on a free
-port, prints the port, and forwards every path-style request to ``UPSTREAM_URL``. Once
-cut, a request whose (unquoted) path starts with the cut prefix gets its connection
+Run as a subprocess (``python -m tests.support.s3proxy UPSTREAM_URL``): it binds 127.0.0.1
+on a free port, prints the port, and forwards every path-style request to ``UPSTREAM_URL``.
+Once cut, a request whose (unquoted) path starts with the cut prefix gets its connection
 reset without an answer, as an unreachable S3 endpoint behaves; the rest still flows.
 
 Control requests (never forwarded):
@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.support.server import ScriptServer
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 _state: dict[str, object] = {"cut": None, "trigger": None, "forwarded": 0, "dropped": 0}
@@ -125,18 +123,11 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 
 
-class S3Proxy:
+class S3Proxy(ScriptServer):
     """The proxy as a subprocess on 127.0.0.1, in front of ``upstream``."""
 
     def __init__(self, upstream: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__)), upstream],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
+        super().__init__(__name__, upstream)
 
     def _post(self, path: str) -> dict[str, int]:
         request = urllib.request.Request(self.url + path, method="POST")
@@ -158,13 +149,6 @@ class S3Proxy:
         """Requests forwarded and dropped so far."""
         with urllib.request.urlopen(self.url + "/__requests__", timeout=10) as answer:
             return json.loads(answer.read())  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 def main() -> None:

@@ -15,8 +15,10 @@ from tests.conftest import TOOLS
 from tests.runs.executor.conftest import MakeRun
 
 from ferry.devserver import ensure_tool
+from ferry.errors import ConfigError
 from ferry.runs import layout
 from ferry.runs.executor.skypilot import task_yaml
+from ferry.runs.runconfig import RunConfig, WorkspaceConfig
 
 SKYPILOT = ("skypilot==0.14.1",)  # pins click and awscli: never in ferry's own venv
 # SkyPilot checks an instance type against its AWS catalog, which it would download; the
@@ -41,6 +43,18 @@ print(json.dumps({
     "envs": task.envs, "setup": task.setup, "run": task.run,
 }))
 """
+
+
+def _config() -> RunConfig:
+    return RunConfig(
+        run_id="x-20250101-000000-abcdef",
+        ferry_version="0.1.0",
+        region="us-east-1",
+        workspace=WorkspaceConfig("s3://b/ws", ()),
+        train="true",
+        max_runtime_s=60,
+        grace_s=5,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -131,34 +145,13 @@ def test_skypilot_parses_the_task_and_each_node_runs_ferry_exec(
 
 def test_skypilot_rejects_what_it_does_not_know(sky_python: Path, tmp_path: Path) -> None:
     """The parser is a real check: a misspelt field fails it."""
-    from ferry.runs.runconfig import RunConfig, WorkspaceConfig
-
-    config = RunConfig(
-        run_id="x-20250101-000000-abcdef",
-        ferry_version="0.1.0",
-        region="us-east-1",
-        workspace=WorkspaceConfig("s3://b/ws", ()),
-        train="true",
-        max_runtime_s=60,
-        grace_s=5,
-    )
+    config = _config()
     text = task_yaml(config, "s3://b/ws/runs/x/", 1, wheel_url="https://w/ferry.whl")
     parsed = parse(sky_python, text.replace("num_nodes:", "num_node:"), tmp_path)
     assert parsed.returncode != 0 and "num_node" in parsed.stderr
 
 
 def test_node_count_must_be_positive() -> None:
-    from ferry.errors import ConfigError
-    from ferry.runs.runconfig import RunConfig, WorkspaceConfig
-
-    config = RunConfig(
-        run_id="x-20250101-000000-abcdef",
-        ferry_version="0.1.0",
-        region="us-east-1",
-        workspace=WorkspaceConfig("s3://b/ws", ()),
-        train="true",
-        max_runtime_s=60,
-        grace_s=5,
-    )
+    config = _config()
     with pytest.raises(ConfigError, match="at least one node"):
         task_yaml(config, "s3://b/r/", 0, wheel_url="https://w")
