@@ -8,7 +8,7 @@ import signal
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +17,12 @@ from tests.support.imds import FakeImds
 from ferry.errors import AlreadyExistsError, ConfigError, EndpointError, FerryError
 from ferry.runs.executor.bus import Bus
 from ferry.runs.executor.child import StopRequest, run_command
-from ferry.runs.executor.imds import Imds
+from ferry.runs.executor.imds import Imds, SpotNotice
 from ferry.runs.executor.logstream import LogStream
 from ferry.runs.executor.probe import GpuSample, SystemProbe, parse_nvidia_smi
 from ferry.runs.executor.ranks import Rank, rank_from_env
 from ferry.runs.executor.state import Failure, RunState, verdict
+from ferry.runs.executor.watch import Control
 from ferry.storage.memory import MemoryStore
 
 # -- ranks ------------------------------------------------------------------------------
@@ -323,3 +324,22 @@ def test_what_a_command_leaves_running_ends_with_it(tmp_path: Path) -> None:
         time.sleep(0.05)
     else:
         pytest.fail("the background process outlived its command")
+
+
+# -- spot timing ------------------------------------------------------------------------
+
+
+def test_a_spot_notice_leaves_the_push_its_share_of_the_two_minutes() -> None:
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    clock = [1000.0]
+    control = Control(
+        stop=StopRequest(), deadline=5000.0, grace_s=90.0, clock=lambda: clock[0], wall=lambda: now
+    )
+    assert control.push_deadline(4000.0) == 4000.0  # no notice: the run's own limit
+    assert control.on_notice(SpotNotice("terminate", now + timedelta(seconds=120)))
+    assert control.stop.reason == "interrupted"
+    assert control.stop.grace_s == 60.0  # not the 90 s grace: 60 s stay for the push
+    assert control.push_deadline(4000.0) == 1000.0 + 120 - 10  # ends 10 s before the take
+    late = Control(stop=StopRequest(), deadline=5000.0, grace_s=90.0, wall=lambda: now)
+    late.on_notice(SpotNotice("terminate", now + timedelta(seconds=30)))
+    assert late.stop.grace_s == 7.5  # a late notice: a quarter of what is left

@@ -70,7 +70,9 @@ class Control:
     def on_notice(self, notice: SpotNotice) -> bool:
         """React to a spot notice: stop training with what grace the window leaves."""
         self.notice = notice
-        grace = min(self.grace_s, max(0.0, self._seconds_left() - SPOT_PUSH_RESERVE_S))
+        left = self._seconds_left()
+        # The push keeps its reserve; on a late notice training still gets a quarter of it.
+        grace = min(self.grace_s, max(left - SPOT_PUSH_RESERVE_S, left / 4))
         return self.stop.request("interrupted", grace)
 
 
