@@ -110,7 +110,7 @@ def test_hang_past_the_soft_deadline_gets_sigterm_then_sigkill(make_run: MakeRun
 def test_cancel_stops_training_which_checkpoints_and_the_checkpoint_is_pushed(
     make_run: MakeRun,
 ) -> None:
-    run = make_run(train="python train.py --epochs 500 --sleep 0.1")
+    run = make_run(train="python train.py --epochs 500 --sleep 0.1", grace_s=5)
     process = run.start()
     run.wait_for(lambda: "epoch 2 accuracy" in run.log())
     run.store.put(layout.CANCEL, b"stopped from the dev machine")
@@ -149,7 +149,7 @@ def test_s3_unreachable_during_the_push_is_reported_and_exits_non_zero(
 def test_spot_notice_stops_training_and_pushes_checkpoints_first(
     make_run: MakeRun, fake_imds: FakeImds
 ) -> None:
-    run = make_run(train="python train.py --epochs 500 --sleep 0.1", market="spot")
+    run = make_run(train="python train.py --epochs 500 --sleep 0.1", market="spot", grace_s=5)
     process = run.start(imds_url=fake_imds.url)
     run.wait_for(lambda: "epoch 2 accuracy" in run.log())
     fake_imds.interrupt(seconds=120)
