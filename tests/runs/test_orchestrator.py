@@ -4,19 +4,15 @@ killed (kill -9) mid-provision and mid-run; afterwards ``ferry sweep`` (or the n
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.runs.conftest import (
+    Orchestrator,
     assert_nothing_left,
     aws_client,
     consoles,
@@ -29,47 +25,6 @@ from tests.runs.conftest import (
 from ferry.devec2 import LocalEc2Server, LocalLauncher
 
 pytestmark = pytest.mark.timeout(120)
-SCRIPT = Path(__file__).parent / "orchestrator.py"
-
-
-class Orchestrator:
-    """``ferry run --json`` in a process of its own, with its own local launcher."""
-
-    def __init__(
-        self, repo: Path, moto: LocalEc2Server, folder: Path, *, minute_s: float = 60
-    ) -> None:
-        self.folder = folder
-        env = {**os.environ, "ORCHESTRATOR_MINUTE_S": str(minute_s)}
-        self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), moto.url, str(folder)],
-            cwd=repo,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait_until(self, check: Callable[[], bool], timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                out, err = self.process.communicate()
-                raise AssertionError(f"orchestrator: {out}\n{err}\n{consoles(self.folder)}")
-            time.sleep(0.1)
-
-    def training_started(self) -> bool:
-        """Some instance's training printed an epoch (its log is kept in the workdir)."""
-        return any(
-            "accuracy" in p.read_text(errors="replace")
-            for p in self.folder.glob("*/work/logs/*.log")
-        )
-
-    def kill_instances(self) -> None:
-        """Test clean-up: end every local instance this orchestrator's launcher started."""
-        for pgid in self.folder.glob("*/pgid"):
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.killpg(int(pgid.read_text()), signal.SIGKILL)
 
 
 def ledger_lines(tmp_path: Path) -> list[dict[str, Any]]:

@@ -251,9 +251,10 @@ def stop(obj: dict[str, Any], run_id: str, as_json: bool) -> None:
 def report(obj: dict[str, Any], run_id: str, as_json: bool) -> None:
     """The report written at teardown."""
     from ferry.errors import NotFoundError
+    from ferry.runs.layout import check_run_id
     from ferry.runs.ledger import Ledger
 
-    path = Ledger().folder / f"{run_id}.report.json"
+    path = Ledger().folder / f"{check_run_id(run_id)}.report.json"
     if not path.exists():
         raise NotFoundError(
             f"No report for {run_id} yet.", f"Tear it down with 'ferry runs stop {run_id}'."

@@ -83,7 +83,7 @@ class Ec2Provider:
 
     def _error(self, exc: BaseException, service: str, doing: str) -> FerryError:
         code = error_code(exc)
-        if code == "DependencyViolation":
+        if code in ("DependencyViolation", "VolumeInUse", "IncorrectState"):
             return DependencyError(f"{doing}: still in use ({code}).", "Retry after a while.")
         if code in _NOT_FOUND:
             return NotFoundError(f"{doing}: not found ({code}).", "Nothing to do.")

@@ -68,11 +68,16 @@ class RunRecord:
         return bool(done and done.get("left") == 0)
 
     @property
+    def launched_here(self) -> bool:
+        """Whether this machine launched the run (a shared home may hold others' ledgers)."""
+        return self.start.get("host") == socket.gethostname()
+
+    @property
     def orchestrator_alive(self) -> bool:
         """Whether the process that launched the run is still running on this host."""
         start = self.start
-        pid, host = start.get("pid"), start.get("host")
-        if not pid or host != socket.gethostname():
+        pid = start.get("pid")
+        if not pid or not self.launched_here:
             return False
         try:
             os.kill(int(pid), 0)
@@ -101,12 +106,18 @@ class Ledger:
         return self.folder / f"{check_run_id(run_id)}.jsonl"
 
     def append(self, run_id: str, event: str, **fields: Any) -> None:
-        """Write one line and fsync it before returning."""
+        """Write one line and fsync it before returning.
+
+        A line torn by a crash mid-write is ended first, so it cannot swallow this one.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         line = {"time": datetime.now(UTC).isoformat(), "event": event, **fields}
         data = (json.dumps(line, default=str) + "\n").encode()
-        fd = os.open(self.path(run_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path(run_id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
             os.write(fd, data)
             os.fsync(fd)
         finally:

@@ -11,7 +11,15 @@ from typing import Literal
 from ferry.runs.layout import client_token
 from ferry.runs.provider import Resource
 
-__all__ = ["RunFacts", "Step", "TeardownPlan", "classify_runs", "provision_plan", "teardown_plan"]
+__all__ = [
+    "RunFacts",
+    "Step",
+    "TeardownPlan",
+    "classify_run",
+    "classify_runs",
+    "provision_plan",
+    "teardown_plan",
+]
 
 StepKind = Literal["put-secret", "create-ssh-group", "upload-bundle", "run-instance"]
 # Deletion order after the instances are gone: nothing may still use what is deleted.
@@ -78,26 +86,31 @@ class RunFacts:
     in_ledger: bool
     torn_down: bool
     orchestrator_alive: bool
+    launched_here: bool = True
 
 
 Verdict = Literal["dead", "live", "foreign"]
 
 
-def classify_runs(facts: Iterable[RunFacts], now: datetime) -> dict[str, Verdict]:
+def classify_run(fact: RunFacts, now: datetime) -> Verdict:
     """Dead runs may be swept; live ones are left alone; foreign ones are only shown.
 
     A run is dead when its expiry tag has passed, when its teardown already finished, or
     when this machine launched it and the launching process is gone (killed mid-run or
-    mid-provision). A run launched elsewhere that has not expired is foreign.
+    mid-provision). A run launched elsewhere (another machine, or a ledger on a shared
+    home folder) that has not expired is foreign: only its owner knows whether it lives.
     """
-    verdicts: dict[str, Verdict] = {}
-    for fact in facts:
-        if fact.expires is not None and fact.expires <= now:
-            verdicts[fact.run_id] = "dead"
-        elif not fact.in_ledger:
-            verdicts[fact.run_id] = "foreign"
-        elif fact.torn_down or not fact.orchestrator_alive:
-            verdicts[fact.run_id] = "dead"
-        else:
-            verdicts[fact.run_id] = "live"
-    return verdicts
+    if fact.expires is not None and fact.expires <= now:
+        return "dead"
+    if not fact.in_ledger:
+        return "foreign"
+    if fact.torn_down:
+        return "dead"
+    if not fact.launched_here:
+        return "foreign"
+    return "live" if fact.orchestrator_alive else "dead"
+
+
+def classify_runs(facts: Iterable[RunFacts], now: datetime) -> dict[str, Verdict]:
+    """:func:`classify_run` for each run."""
+    return {fact.run_id: classify_run(fact, now) for fact in facts}

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ferry.errors import ConfigError
 from ferry.runs.launch import RunEnv
 from ferry.runs.layout import TAG_EXPIRES
 from ferry.runs.plan import RunFacts, Verdict, classify_runs
@@ -60,6 +59,7 @@ def find_leftovers(env: RunEnv) -> Leftovers:
                 record is not None,
                 bool(record and record.torn_down),
                 bool(record and record.orchestrator_alive),
+                bool(record and record.launched_here),
             )
         )
     return Leftovers(resources, classify_runs(facts, env.clock()))
@@ -91,11 +91,3 @@ def sweep(
             )
         )
     return reports
-
-
-def check_not_live(leftovers: Leftovers, run_id: str) -> None:
-    if leftovers.verdicts.get(run_id) == "live":
-        raise ConfigError(
-            f"Run {run_id} is still being followed by a running 'ferry run'.",
-            "Stop it there with Ctrl-C, or use 'ferry runs stop' to force it.",
-        )

@@ -1,0 +1,95 @@
+"""``ferry runs ls|watch|logs|stop|report`` and ``ferry sweep`` against the emulators, over
+one run whose ``ferry run`` was killed mid-training (so the commands are what is left)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.runs.conftest import (
+    Orchestrator,
+    assert_nothing_left,
+    invoke,
+    report_of,
+    setup_account,
+)
+
+from ferry.devec2 import LocalEc2Server, LocalLauncher
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def ok(*args: str, code: int = 0) -> str:
+    result = invoke(None, *args)
+    assert result.exit_code == code, (args, result.output)
+    return result.stdout
+
+
+def test_runs_commands_over_an_orphaned_run(
+    project: Any, moto_server: LocalEc2Server, launcher: LocalLauncher, tmp_path: Path
+) -> None:
+    repo = project("--epochs 300 --sleep 0.2")
+    setup_account(repo)
+    assert ok("runs", "ls") == "run\tstate\tphase\tage\tcost\tleft\n"  # nothing yet
+    run = Orchestrator(repo, moto_server, tmp_path / "orchestrated")
+    try:
+        run.wait_until(run.training_started)
+        run.process.kill()
+        run.process.communicate(timeout=30)
+        (row,) = json.loads(ok("runs", "ls", "--json"))
+        run_id = row["run_id"]
+        assert row["state"] == "running" and row["phase"] == "train", row
+        assert row["cost"].startswith("$") and row["left"] == ""
+        assert f"{run_id}\trunning\ttrain\t" in ok("runs", "ls")
+
+        view = ok("runs", "watch", run_id, "--once")
+        for expected in ("phase", "train (running)", "instance", "running, checks", "cpu"):
+            assert expected in view, view
+        assert "epoch" in ok("runs", "logs", run_id)
+
+        listing = json.loads(ok("sweep", "--json"))  # shown, not removed
+        assert listing["leftovers"][run_id]["verdict"] == "dead" and not listing["reports"]
+        assert "instance" in " ".join(listing["leftovers"][run_id]["resources"])
+        shown = invoke(None, "sweep")
+        assert f"{run_id}\tdead\t" in shown.stdout and "ferry sweep --yes" in shown.stderr
+
+        stopped = invoke(None, "runs", "stop", run_id, "--json")
+        report = report_of(stopped.stdout)
+        assert stopped.exit_code == 14, stopped.output  # cancelled is not a success
+        assert report["state"] == "cancelled" and report["left_count"] == 0
+        assert report["verification"]["passed"], report
+        assert "asked the instance to stop (control/cancel)" in stopped.stderr
+    finally:
+        run.kill_instances()
+
+    text = ok("runs", "report", run_id)
+    assert text.startswith(f"ferry run {run_id}: cancelled") and "0 cost-generating" in text
+    assert json.loads(ok("runs", "report", run_id, "--json"))["run_id"] == run_id
+    assert "SIGTERM: checkpoint saved" in ok("runs", "logs", run_id, "-f")  # ends: final.json
+    (row,) = json.loads(ok("runs", "ls", "--json"))
+    assert row["state"] == "cancelled" and row["left"] == 0
+    assert ok("sweep") == "nothing left by any run\n"
+
+    again = invoke(None, "runs", "stop", run_id, "--json")  # safe to repeat
+    assert report_of(again.stdout)["left_count"] == 0 and again.exit_code == 14
+    assert_nothing_left(moto_server.url)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("runs", "report", "train-20250101-120000-a1b2c3"), 5, "ferry runs stop"),
+        (("runs", "logs", "train-20250101-120000-a1b2c3"), 3, "ferry runs ls"),
+        (("runs", "watch", "not-a-run"), 3, "is not a run id"),
+        (("runs", "stop", "../../etc"), 3, "is not a run id"),
+        (("runs", "report", "../x"), 3, "is not a run id"),
+    ],
+)
+def test_unknown_runs_are_refused_with_a_fix(
+    aws_env: dict[str, str], args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = invoke(None, *args)
+    assert result.exit_code == code and message in result.stderr, result.output
+    assert "Traceback" not in result.output
