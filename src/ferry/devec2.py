@@ -19,78 +19,87 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ferry.devserver import DEV_CREDENTIALS, default_tools_dir, ensure_tool, free_port
 from ferry.errors import FerryError
 
-__all__ = ["MOTO", "LocalEc2Server", "LocalLauncher"]
+__all__ = ["DEV_AMI_NAME", "MOTO", "LocalEc2Server", "LocalInstances", "LocalLauncher"]
 
 MOTO = ("moto[server]==5.2.5",)
 SERVICES = ("ec2", "iam", "sts", "ssm", "resourcegroupstaggingapi")
+DEV_AMI_NAME = "ferry-dev-ubuntu-24.04"  # the image every local EC2 offers (ami = "name:...")
+REGION = "us-east-1"
 
-_SHUTDOWN = '''#!{python}
-"""shutdown stand-in: power off instance {instance_id} through the EC2 API."""
-import os, signal, subprocess, sys, time
-import boto3
+# The instance's power: ``power.py shutdown [-h] [now|+N]`` (the stand-in for shutdown(8))
+# and ``power.py watch`` (the "hypervisor"). Plain HTTP to moto's query API, no boto3: every
+# local instance runs both, and they must cost next to nothing.
+_POWER = """#!{python}
+import os, re, signal, sys, time, urllib.parse, urllib.request
+
+INSTANCE = {instance_id!r}
+AUTH = ("AWS4-HMAC-SHA256 Credential=test/20250101/{region}/ec2/aws4_request, "
+        "SignedHeaders=host, Signature=0")
+
+def ec2(action, **params):
+    body = urllib.parse.urlencode(dict(Action=action, Version="2016-11-15", **params))
+    request = urllib.request.Request({endpoint!r}, body.encode(), {{"Authorization": AUTH,
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.read().decode()
 
 def power_off():
-    ec2 = boto3.client("ec2", endpoint_url={endpoint!r}, region_name={region!r},
-                       aws_access_key_id="test", aws_secret_access_key="test")
-    how = ec2.describe_instance_attribute(InstanceId={instance_id!r},
-        Attribute="instanceInitiatedShutdownBehavior")["InstanceInitiatedShutdownBehavior"]["Value"]
-    if how == "terminate":
-        ec2.terminate_instances(InstanceIds=[{instance_id!r}])
-    else:
-        ec2.stop_instances(InstanceIds=[{instance_id!r}])
-    os.killpg(int(open({pgid_file!r}).read()), signal.SIGKILL)
+    answer = ec2("DescribeInstanceAttribute", InstanceId=INSTANCE,
+                 Attribute="instanceInitiatedShutdownBehavior")
+    terminate = re.search(r"<value>\\s*terminate\\s*</value>", answer)
+    ec2("TerminateInstances" if terminate else "StopInstances", **{{"InstanceId.1": INSTANCE}})
+    os.killpg(os.getpgid(0), signal.SIGKILL)  # every process of the instance, this one too
 
-args = [a for a in sys.argv[1:] if a not in ("-h", "-P", "-r")]
-when = args[0] if args else "now"
-if when == "now":
-    power_off()
-elif when.startswith("+"):
-    if os.fork() == 0:  # stays in the instance's process group: dies with it
-        time.sleep(float(when[1:]) * {minute_s!r})
+def shutdown(args):
+    args = [a for a in args if a not in ("-h", "-P", "-r")]
+    when = args[0] if args else "now"
+    if when == "now":
         power_off()
-    print("shutdown scheduled", when)
-'''
+    elif when.startswith("+"):
+        if os.fork() == 0:  # stays in the instance's process group: dies with it
+            time.sleep(float(when[1:]) * {minute_s!r})
+            power_off()
+        print("shutdown scheduled", when)
 
-_HYPERVISOR = '''#!{python}
-"""Power off instance {instance_id}'s processes once EC2 says it is stopping or gone."""
-import os, signal, time
-import boto3, botocore.config, botocore.exceptions
-
-ec2 = boto3.client("ec2", endpoint_url={endpoint!r}, region_name={region!r},
-                   aws_access_key_id="test", aws_secret_access_key="test",
-                   config=botocore.config.Config(retries={{"max_attempts": 1}},
-                                                 connect_timeout=2, read_timeout=5))
-unreachable_since = None
-while True:
-    time.sleep({poll_s!r})
-    try:
-        found = ec2.describe_instances(InstanceIds=[{instance_id!r}])["Reservations"]
-        unreachable_since = None
-    except botocore.exceptions.EndpointConnectionError:
-        unreachable_since = unreachable_since or time.monotonic()
-        if time.monotonic() - unreachable_since > 10:  # the emulator is gone: so are we
+def watch():
+    \"\"\"Power the instance off once EC2 says it is stopping or gone.\"\"\"
+    failing_since = None
+    while True:
+        time.sleep({poll_s!r})
+        try:
+            answer = ec2("DescribeInstances", **{{"InstanceId.1": INSTANCE}})
+            failing_since = None
+        except OSError:  # not visible yet (an error answer), or the emulator is gone
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > 30:
+                break
+            continue
+        states = re.findall(r"<instanceState>\\s*<code>\\d+</code>\\s*<name>([a-z-]+)<", answer)
+        if set(states) & {{"shutting-down", "terminated", "stopping", "stopped"}}:
             break
-        continue
-    except botocore.exceptions.ClientError:
-        continue  # not visible yet
-    states = [i["State"]["Name"] for r in found for i in r["Instances"]]
-    if any(s in ("shutting-down", "terminated", "stopping", "stopped") for s in states):
-        break
-os.killpg(os.getpgid(0), signal.SIGKILL)
-'''
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+
+if sys.argv[1] == "watch":
+    watch()
+else:
+    shutdown(sys.argv[2:])
+"""
 
 
 class LocalEc2Server:
@@ -118,6 +127,19 @@ class LocalEc2Server:
     def env(self) -> dict[str, str]:
         """``AWS_ENDPOINT_URL_<SERVICE>`` for each emulated service."""
         return {f"AWS_ENDPOINT_URL_{s.upper()}": self.url for s in SERVICES}
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of one emulated service, with the dev keys."""
+        return _client(service, self.url)
+
+    def register_image(self, name: str = DEV_AMI_NAME) -> str:
+        """An AMI named ``name`` owned by the caller (made once); its id."""
+        ec2 = self.client("ec2")
+        found = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])
+        if found["Images"]:
+            return str(found["Images"][0]["ImageId"])
+        made = ec2.register_image(Name=name, RootDeviceName="/dev/sda1", Architecture="x86_64")
+        return str(made["ImageId"])
 
     def start(self, timeout: float = 60.0) -> LocalEc2Server:
         bin_dir = ensure_tool("moto", MOTO, self.tools_dir)
@@ -194,30 +216,18 @@ class LocalLauncher:
         *,
         env: Mapping[str, str] | None = None,
         minute_s: float = 60.0,
-        region: str = "us-east-1",
+        region: str = REGION,
         poll_s: float = 0.5,
     ) -> None:
         self.ec2_url, self.folder, self.minute_s, self.region = ec2_url, folder, minute_s, region
         self.poll_s = poll_s
         self.env = dict(env or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.hypervisors: dict[str, subprocess.Popen[bytes]] = {}
-
-    def _ec2(self) -> object:
-        import boto3
-
-        return boto3.client(
-            "ec2",
-            endpoint_url=self.ec2_url,
-            region_name=self.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
 
     def launch(self, instance_id: str) -> None:
         import base64
 
-        answer = self._ec2().describe_instance_attribute(  # type: ignore[attr-defined]
+        answer = _client("ec2", self.ec2_url, self.region).describe_instance_attribute(
             InstanceId=instance_id, Attribute="userData"
         )
         script = base64.b64decode(answer["UserData"]["Value"]).decode()
@@ -230,17 +240,18 @@ class LocalLauncher:
             "endpoint": self.ec2_url,
             "region": self.region,
             "instance_id": instance_id,
-            "pgid_file": str(pgid_file),
             "minute_s": self.minute_s,
             "poll_s": self.poll_s,
         }
+        power = home / "power.py"
+        power.write_text(_POWER.format(**names))
         stand_in = home / "bin" / "shutdown"
-        stand_in.write_text(_SHUTDOWN.format(**names))
+        python = shlex.quote(sys.executable)
+        stand_in.write_text(f'#!/bin/sh\nexec {python} {shlex.quote(str(power))} shutdown "$@"\n')
         stand_in.chmod(0o755)
-        hypervisor = home / "hypervisor.py"
-        hypervisor.write_text(_HYPERVISOR.format(**names))
+        python_bin = Path(sys.executable).parent  # the instance's Python, as on a DL AMI
         env = {
-            "PATH": f"{home / 'bin'}:{os.environ.get('PATH', '')}",
+            "PATH": f"{home / 'bin'}:{python_bin}:{os.environ.get('PATH', '')}",
             "HOME": str(home),
             "XDG_STATE_HOME": str(home / "state"),
             "XDG_CACHE_HOME": str(home / "cache"),
@@ -251,9 +262,15 @@ class LocalLauncher:
             **DEV_CREDENTIALS,
             **self.env,
         }
+        # The "hypervisor" runs in the instance's process group (it dies with the instance,
+        # and ends it); a new session's group can only be joined from inside it.
+        boot = (
+            f"{python} {shlex.quote(str(power))} watch "
+            "</dev/null >/dev/null 2>&1 & exec bash user-data.sh"
+        )
         with open(home / "console.log", "wb") as console:
             process = subprocess.Popen(
-                ["bash", str(home / "user-data.sh")],
+                ["bash", "-c", boot],
                 cwd=home,
                 env=env,
                 stdout=console,
@@ -263,17 +280,6 @@ class LocalLauncher:
             )
         pgid_file.write_text(str(process.pid))
         self.processes[instance_id] = process
-        # In the instance's process group: it dies with the instance, and ends it.
-        with contextlib.suppress(OSError, subprocess.SubprocessError):  # already powered off
-            self.hypervisors[instance_id] = subprocess.Popen(
-                [sys.executable, str(hypervisor)],
-                cwd=home,
-                env={"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                process_group=process.pid,
-            )
 
     def console(self, instance_id: str) -> str:
         """What the instance printed (its user data's output)."""
@@ -286,5 +292,53 @@ class LocalLauncher:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # the group outlives its leader
             process.wait()
-        for hypervisor in self.hypervisors.values():
-            hypervisor.wait()
+
+
+class LocalInstances:
+    """Boots each instance created on the local EC2, as EC2 would, with no launcher
+    injected into ferry: a thread lists pending and running instances and hands each new
+    one to a :class:`LocalLauncher` (``ferry dev ec2`` runs one).
+
+    Args:
+        launcher: what runs each instance's user data.
+        poll_s: how often EC2 is asked for new instances (the local "boot" delay).
+    """
+
+    def __init__(self, launcher: LocalLauncher, *, poll_s: float = 0.2) -> None:
+        self.launcher, self.poll_s = launcher, poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="local-instances", daemon=True)
+
+    def start(self) -> LocalInstances:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop booting, and power off every instance still running."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.launcher.stop_all()
+
+    def _loop(self) -> None:
+        ec2 = _client("ec2", self.launcher.ec2_url, self.launcher.region)
+        alive = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
+        while not self._stop.wait(self.poll_s):
+            with contextlib.suppress(Exception):  # the emulator stopping, or one bad boot
+                for reservation in ec2.describe_instances(Filters=alive)["Reservations"]:
+                    for instance in reservation["Instances"]:
+                        if instance["InstanceId"] not in self.launcher.processes:
+                            self.launcher.launch(instance["InstanceId"])
+
+
+def _client(service: str, url: str, region: str = REGION) -> Any:
+    import boto3
+
+    factory: Any = boto3.client  # any service by name (the stubs want a literal)
+    return factory(
+        service,
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id=DEV_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DEV_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -74,11 +74,7 @@ def aws_env(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    ec2 = aws_client("ec2", moto_server.url)
-    if not ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [AMI_NAME]}])[
-        "Images"
-    ]:
-        ec2.register_image(Name=AMI_NAME, RootDeviceName="/dev/sda1", Architecture="x86_64")
+    moto_server.register_image(AMI_NAME)
     return env
 
 

@@ -203,7 +203,7 @@ class Teardown:
 
     def _destroyed(self, kind: str, resource_id: str, how: str) -> None:
         self.env.ledger.append(self.run_id, "destroyed", kind=kind, id=resource_id, how=how)
-        self.on_event(f"{how} {kind} {resource_id}")
+        self.on_event(f"{kind} {resource_id}: {how}")
 
     # -- proving nothing is left ---------------------------------------------------------
     def _left(self) -> list[Resource]:

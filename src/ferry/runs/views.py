@@ -3,6 +3,7 @@ EC2 (rendering with rich stays here: it builds renderables, it prints nothing)."
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +39,7 @@ def run_rows(env: RunEnv) -> list[dict[str, Any]]:
     rows = []
     now = env.clock()
     for record in env.ledger:
-        report_path = env.ledger.folder / f"{record.run_id}.report.json"
+        report = _stored_report(env, record.run_id)
         age = (now - run_started(record.run_id)).total_seconds()
         row = {
             "run_id": record.run_id,
@@ -48,10 +49,7 @@ def run_rows(env: RunEnv) -> list[dict[str, Any]]:
             "cost": "",
             "left": "",
         }
-        if report_path.exists():
-            import json
-
-            report = json.loads(report_path.read_text())
+        if report is not None:
             row.update(
                 state=report["state"],
                 cost=report["cost"].get("text", ""),
@@ -90,6 +88,7 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     record = env.ledger.read(run_id)
     stores = run_stores(env, run_id)
@@ -99,13 +98,18 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
     found = env.provider.instances(instances) if instances else []
     state = found[0].state if found else "not created"
     checks = env.provider.status_checks(instances[0]) if found and found[0].left else "-"
-    elapsed = (env.clock() - run_started(run_id)).total_seconds()
-    cost = estimate(
+    done = record.last("teardown-done")
+    until = datetime.fromisoformat(done["time"]) if done else env.clock()
+    elapsed = (until - run_started(run_id)).total_seconds()
+    cost_text = "cost so far " + estimate(
         record.start.get("instance_type", ""),
         elapsed,
         int(record.start.get("volume_gb", 0)),
         record.start.get("price_per_hour"),
-    )
+    ).text()
+    report = _stored_report(env, run_id)
+    if report is not None:
+        cost_text = f"torn down, cost {report['cost'].get('text')}, {report['left_count']} left"
     table = Table.grid(padding=(0, 2))
     beat_age = ""
     if beat.get("time"):
@@ -123,11 +127,17 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
             f"disk {beat.get('disk_percent', '-')}%  {gpus}",
         ),
         ("metrics", ", ".join(f"{k}={v}" for k, v in (beat.get("metrics") or {}).items()) or "-"),
-        ("elapsed", f"{elapsed:.0f} s, cost so far {cost.text()}"),
+        ("elapsed", f"{elapsed:.0f} s, {cost_text}"),
     ):
         table.add_row(name, value)
     tail = "".join(LogCursor(stores.bus()).new_text()).splitlines()[-10:]
     return Group(
         Panel(table, title=f"ferry run {run_id}"),
-        Panel("\n".join(tail) or "(no output yet)", title="log"),
+        Panel(Text("\n".join(tail) or "(no output yet)"), title="log"),  # not markup
     )
+
+
+def _stored_report(env: RunEnv, run_id: str) -> dict[str, Any] | None:
+    """The report teardown wrote beside the ledger, if it ran."""
+    path = env.ledger.folder / f"{run_id}.report.json"
+    return json.loads(path.read_text()) if path.exists() else None
