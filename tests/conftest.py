@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from ferry.devserver import DEV_CREDENTIALS, LocalS3Server
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = Path(os.environ.get("FERRY_TOOLS_DIR", REPO / ".tools"))

@@ -46,11 +46,13 @@ def test_instances_boot_run_their_user_data_and_power_off(
 ) -> None:
     instances = LocalInstances(LocalLauncher(moto_server.url, tmp_path)).start()
     try:
-        done = launch(moto_server, '#!/bin/bash\necho "booted as $HOME" > marker\nshutdown -h now\n')
+        booted = '#!/bin/bash\necho "booted as $HOME" > marker\nshutdown -h now\n'
+        done = launch(moto_server, booted)
         wait(lambda: state(moto_server, done) == "terminated")
         assert (tmp_path / done / "marker").read_text().startswith("booted as")
 
-        forever = launch(moto_server, "#!/bin/bash\nwhile true; do date >> ticks; sleep 0.1; done\n")
+        ticking = "#!/bin/bash\nwhile true; do date >> ticks; sleep 0.1; done\n"
+        forever = launch(moto_server, ticking)
         wait(lambda: (tmp_path / forever / "ticks").exists())
         moto_server.client("ec2").terminate_instances(InstanceIds=[forever])
         process = instances.launcher.processes[forever]

@@ -183,3 +183,22 @@ def test_two_way_push_leaves_a_change_made_only_there_for_pull() -> None:
     )
     assert kinds(result) == {"f": "pending"}
     assert result.actions[0].reason == "waiting to be pulled"
+
+
+@pytest.mark.parametrize(
+    ("direction", "mirror", "expected"),
+    [
+        ("push", False, "encrypt"),
+        ("both", False, "encrypt"),
+        ("push", True, "encrypt"),
+        ("pull", False, "pending"),  # the push half rewrites it
+        ("pull", True, "skip"),  # pull-only data is never rewritten
+    ],
+)
+def test_an_identical_object_stored_without_the_key_is_rewritten_where_the_plan_may_write(
+    direction: str, mirror: bool, expected: str
+) -> None:
+    plain = RemoteFile(3, OLD, "e", "abc", encrypted=False)
+    result = plan({"f": here("abc")}, {"f": plain}, {}, direction=direction, mirror=mirror)  # type: ignore[arg-type]
+    (action,) = result.actions
+    assert action.kind == expected and "not encrypted" in action.reason

@@ -143,8 +143,8 @@ def test_keys_that_would_land_outside_the_folder_are_refused(
 ) -> None:
     raw.put_object(Bucket=bucket, Key="team/logs/../../escape.txt", Body=b"evil")
     a = workspace(tmp_path / "a", bucket, ferry)
-    out = ferry("pull", "logs", cwd=a, code=3)
-    assert "not a file path inside the local folder" in out
+    out = ferry("pull", "logs", cwd=a, code=21)  # reported and skipped, never written
+    assert "../../escape.txt: skipped: is not a valid relative key" in out
     assert not (tmp_path / "escape.txt").exists() and not (a / "escape.txt").exists()
 
 

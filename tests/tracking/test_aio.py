@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from ferry.devserver import LocalS3Server
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 from ferry.tracking.aio import AsyncRubicon
 from tests.support.recording import RecordingStore
 

@@ -71,7 +71,7 @@ def tracking_metrics(root: str, settings: Settings) -> Callable[[], dict[str, An
     """Reads the latest value of each metric the training logged with ferry's tracking
     under ``root`` (the newest experiment wins where two log the same name)."""
     from ferry.storage import open_store
-    from ferry.storage.s3_options import S3Options
+    from ferry.storage.s3 import S3Options
     from ferry.tracking import Rubicon
 
     store = open_store(root, s3_options=S3Options.from_settings(settings))

@@ -12,8 +12,17 @@ __all__ = ["experiments"]
 
 
 def _rubicon(obj: dict[str, Any], root: str) -> Any:
+    """The client on ``root``; a local root that does not exist is surely a typo."""
+    from pathlib import Path
+
+    from ferry.errors import NotFoundError
     from ferry.tracking import Rubicon
 
+    if "://" not in root and not Path(root).expanduser().is_dir():
+        raise NotFoundError(
+            f"No tracking root at {root} (no such folder).",
+            f"Check the path; for S3, write s3://bucket/prefix (ferry ls s3://{root}).",
+        )
     options = {k: v for k, v in obj.items() if v is not None}
     return Rubicon(persistence="filesystem", root_dir=root, **options)
 
@@ -171,6 +180,13 @@ def compare(
         found = [e for e in found if e.id in selected or e.name in selected]
     rows, parameters, metrics = experiment_rows(found)
     if sort_by:
+        if sort_by not in metrics:
+            from ferry.errors import ConfigError
+
+            raise ConfigError(
+                f"No metric named {sort_by!r} in {project!r}.",
+                f"Sort by one of: {', '.join(metrics) or '(no metrics logged yet)'}.",
+            )
         rows = _sorted(rows, sort_by, found)
     columns = ["id", "name", *parameters, *metrics]
     if as_json:

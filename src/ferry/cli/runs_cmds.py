@@ -35,7 +35,7 @@ def _env(obj: dict[str, Any], region: str | None = None, cwd: Path | None = None
     from ferry.runs.ec2 import Ec2Provider
     from ferry.runs.launch import RunEnv
     from ferry.runs.ledger import Ledger
-    from ferry.storage.s3_options import S3Options
+    from ferry.storage.s3 import S3Options
 
     settings = load_settings({**obj, "region": region or obj.get("region")}, cwd=cwd)
     aws = AwsOptions.from_settings(settings)

@@ -24,7 +24,7 @@ from ferry.runs.layout import RUN_JSON, override_key, wheel_key
 from ferry.runs.runconfig import RunConfig
 from ferry.storage.base import Store
 from ferry.storage.names import parse_s3_url
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 
 __all__ = ["RunStores", "build_wheel", "upload_bundle"]
 

@@ -20,7 +20,7 @@ from ferry.runs.provider import LaunchRequest, Provider
 from ferry.runs.runconfig import GitSource, RunConfig, WorkspaceConfig
 from ferry.runs.spec import RunSpec
 from ferry.runs.userdata import user_data
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 from ferry.sync.workspace import Workspace
 
 __all__ = ["Launched", "RunEnv", "check_budget", "launch", "run_root"]

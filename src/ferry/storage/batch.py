@@ -7,17 +7,24 @@ raise one :class:`MultiError` naming every key that failed once the rest are don
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
 
-__all__ = ["download_tree", "get_many", "put_many", "run_collect", "run_many", "upload_tree"]
+__all__ = [
+    "StopSignal",
+    "download_tree",
+    "get_many",
+    "put_many",
+    "run_collect",
+    "run_many",
+    "upload_tree",
+]
 
 T = TypeVar("T")
 DEFAULT_WORKERS = 32
@@ -42,6 +49,12 @@ def run_many(
     return results
 
 
+class StopSignal(Protocol):
+    """Anything that says whether to stop (a ``threading.Event``, for one)."""
+
+    def is_set(self) -> bool: ...
+
+
 class _NotStarted(Exception):
     """A call skipped because the stop event was set before it began."""
 
@@ -50,7 +63,7 @@ def run_collect(
     calls: Mapping[str, Callable[[], T]],
     workers: int = DEFAULT_WORKERS,
     on_done: Callable[[str, T], None] | None = None,
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
 ) -> tuple[dict[str, T], list[tuple[str, BaseException]]]:
     """Like :func:`run_many`, but return the ferry errors (by name) beside the results.
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ferry.errors import FerryError, MultiError
-from ferry.storage.base import ObjectInfo, Store
+from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
+from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
@@ -28,6 +28,7 @@ __all__ = ["Report", "apply"]
 _SAVE_EVERY = 5.0  # seconds
 LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
 LARGE_WORKERS = 2
+_COPY_MAX = 5 * 1024**3  # S3's limit for a single-request copy
 
 
 @dataclass
@@ -48,6 +49,8 @@ class Report:
     errors: list[tuple[str, str]] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
     pending: list[tuple[str, str]] = field(default_factory=list)
+    encrypted: int = 0  # objects rewritten server-side with the SSE-C key
+    not_encrypted: int = 0  # objects left stored without the configured SSE-C key
     aborted_uploads: int = 0
     seconds: float = 0.0
     stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
@@ -69,6 +72,7 @@ def apply(
     workers: int,
     on_file: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    record_skips: bool = True,
 ) -> Report:
     """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``.
 
@@ -79,11 +83,14 @@ def apply(
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
 
+    key_id = store.encryption_id if isinstance(store, Encrypted) else ""
+
     def done(path: str, info: ObjectInfo) -> None:
         """Record a finished transfer at once, so a state saved mid-way includes it."""
         nonlocal last_save
         action = by_path[path]
-        _record(state, folder, path, action, info, local)
+        sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
+        _record(state, folder, path, action, info, local, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -91,33 +98,100 @@ def apply(
             state.save()
             last_save = time.monotonic()
 
+    halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        if action.kind == "upload":
-            calls[action.path] = partial(_upload, store, folder, action.path, local[action.path])
-        else:
-            calls[action.path] = partial(_download, store, folder, action.path)
+        calls[action.path] = partial(halt.watch, _transfer(action, store, folder, local, remote))
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
         group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
-        _, failures = run_collect(group, limit, on_done=done, stop=stop)
-        report.errors += [(name, str(error)) for name, error in failures]
+        _, failures = run_collect(group, limit, on_done=done, stop=halt)
+        report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
-    if not report.stopped:
+    if not halt.is_set():
         _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
-        state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
+        there = remote[action.path]
+        if record_skips:
+            sse = "" if there.encrypted is False else key_id
+            state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
         report.skipped += 1
+        report.not_encrypted += there.encrypted is False
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
     report.pending += [(a.path, a.reason) for a in plan.of("pending")]
-    state.in_progress = False
+    state.in_progress = halt.lost is not None  # a rerun checks for uploads left behind
     state.save()
     report.seconds = time.perf_counter() - started
+    if halt.lost is not None:
+        raise halt.lost_error(report, len(plan.transfers))
     return report
 
 
+def _lost(error: BaseException) -> bool:
+    """The endpoint itself is lost (not one answer cut short)."""
+    return isinstance(error, EndpointError) and not isinstance(error, InterruptedTransferError)
+
+
+class _Halt:
+    """Whether the transfers should stop: the caller asked, or the endpoint was lost. An
+    endpoint that fails after every retry will fail the next file too: the first such
+    failure stops the rest, and is reported once (not once per file)."""
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self._stop = stop
+        self.lost: EndpointError | None = None
+
+    def is_set(self) -> bool:
+        return self.lost is not None or (self._stop is not None and self._stop.is_set())
+
+    def watch(self, call: Callable[[], ObjectInfo]) -> ObjectInfo:
+        try:
+            return call()
+        except EndpointError as exc:
+            if _lost(exc):
+                self.lost = self.lost or exc
+            raise
+
+    def lost_error(self, report: Report, planned: int) -> EndpointError:
+        assert self.lost is not None
+        moved = report.uploaded + report.downloaded
+        return EndpointError(
+            f"{self.lost.problem} {planned - moved} of {planned} file(s) of mapping "
+            f"{report.mapping!r} were not transferred ({moved} were, and are recorded).",
+            self.lost.fix,
+        )
+
+
+def _transfer(
+    action: Action,
+    store: Store,
+    folder: Path,
+    local: dict[str, LocalFile],
+    remote: dict[str, RemoteFile],
+) -> Callable[[], ObjectInfo]:
+    """The call that carries out one transfer action."""
+    if action.kind == "upload":
+        return partial(_upload, store, folder, action.path, local[action.path])
+    if action.kind == "encrypt":
+        return partial(_encrypt, store, folder, action.path, local[action.path])
+    if remote[action.path].encrypted is False and isinstance(store, Encrypted):
+        store = store.without_encryption()  # stored without SSE-C: read it without the key
+    return partial(_download, store, folder, action.path)
+
+
+def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
+    """Rewrite the object with the key server-side; past S3's 5 GiB copy limit, upload
+    the identical local file instead."""
+    if isinstance(store, Encrypted) and file.size <= _COPY_MAX:
+        return store.encrypt(path)
+    return _upload(store, folder, path, file)
+
+
 def _count(report: Report, action: Action) -> None:
+    if action.kind == "encrypt":
+        report.encrypted += 1
+        return
     if action.kind == "upload":
         report.uploaded += 1
         report.uploaded_bytes += action.size
@@ -141,25 +215,16 @@ def inside(folder: Path, path: str) -> Path:
     return target
 
 
-def _local_errors(call: Callable[[], ObjectInfo], path: str) -> ObjectInfo:
-    """Run a transfer; a local file problem (gone, a folder in the way, disk full) becomes
-    that file's error instead of stopping the whole sync."""
-    try:
-        return call()
-    except OSError as exc:
-        raise FerryError(
-            f"{path}: {exc.strerror or exc}.", "Check the local file and run the sync again."
-        ) from exc
-
-
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    return _local_errors(
-        lambda: store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum}), path
-    )
+    """A local file problem (gone, a folder in the way, unreadable) becomes that file's
+    error, not the end of the sync."""
+    with local_errors(folder / path, "read"):
+        return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
 def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
-    return _local_errors(lambda: store.get_file(path, inside(folder, path)), path)
+    with local_errors(folder / path, "write"):
+        return store.get_file(path, inside(folder, path))
 
 
 def _record(
@@ -169,14 +234,15 @@ def _record(
     action: Action,
     outcome: ObjectInfo,
     local: dict[str, LocalFile],
+    sse: str,
 ) -> None:
-    if action.kind == "upload":
-        state.synced[path] = Synced(local[path].checksum, outcome.etag)
+    if action.kind in ("upload", "encrypt"):
+        state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
         return
     target = folder / path
     digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
     state.hashes[path] = (identity(target.stat()), digest)
-    state.synced[path] = Synced(digest, outcome.etag)
+    state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
 def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:

@@ -11,6 +11,9 @@ from "new there": a path the state knows but one side lacks was deleted on that 
 - ``push`` / ``pull`` on a two-way mapping do the half of ``both`` that goes one way: the
   other half is ``pending`` (a new local file on pull is kept, waiting to be pushed; a
   remote object the state has never seen is never deleted by push).
+- With an SSE-C key configured, an object stored without it (``encrypted=False``) that is
+  otherwise identical is ``encrypt``-ed (rewritten server-side with the key) wherever the
+  plan may write the bucket; elsewhere it stays, and is reported as not encrypted.
 - With ``mirror=True`` (a one-way mapping, in its own direction: a pull-only dataset)
   ``push`` / ``pull`` make the destination equal to the source, deletes included. Deleting
   a path the state has never seen still needs the user's confirmation (see ``sync.run``).
@@ -19,19 +22,30 @@ from "new there": a path the state knows but one side lacks was deleted on that 
 from __future__ import annotations
 
 from collections.abc import Mapping as MappingType
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 __all__ = ["Action", "LocalFile", "Plan", "RemoteFile", "Synced", "plan"]
 
-Kind = Literal["upload", "download", "delete-remote", "delete-local", "conflict", "skip", "pending"]
+Kind = Literal[
+    "upload",
+    "download",
+    "delete-remote",
+    "delete-local",
+    "encrypt",
+    "conflict",
+    "skip",
+    "pending",
+]
 # The kinds each one-way half of a two-way sync may carry out.
 _HALF: dict[str, frozenset[str]] = {
-    "push": frozenset({"upload", "delete-remote", "skip", "conflict"}),
+    "push": frozenset({"upload", "delete-remote", "encrypt", "skip", "conflict"}),
     "pull": frozenset({"download", "delete-local", "skip", "conflict"}),
 }
+NOT_ENCRYPTED = "not encrypted with your SSE-C key"
 _WAITING = {
+    "encrypt": f"{NOT_ENCRYPTED}, waiting to be pushed",
     "upload": "waiting to be pushed",
     "delete-remote": "deleted here, waiting to be pushed",
     "download": "waiting to be pulled",
@@ -52,6 +66,7 @@ class RemoteFile:
     mtime: datetime
     etag: str
     checksum: str | None = None  # ferry's recorded checksum, when known (HEAD on first contact)
+    encrypted: bool | None = None  # with the configured SSE-C key; None: no key, or unknown
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class Synced:
 
     checksum: str
     etag: str
+    sse: str | None = None  # fingerprint of the SSE-C key it was written with; "" for none
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,7 @@ class Plan:
 
     @property
     def transfers(self) -> list[Action]:
-        return self.of("upload", "download")
+        return self.of("upload", "download", "encrypt")
 
     @property
     def conflicts(self) -> list[Action]:
@@ -94,6 +110,7 @@ def plan(
     direction: Literal["push", "pull", "both"],
     conflict: str = "local-wins",
     mirror: bool = False,
+    size_only: bool = False,
 ) -> Plan:
     """The actions that make the two sides agree (see the module docstring)."""
     if mirror and direction == "both":
@@ -101,12 +118,24 @@ def plan(
     result = Plan()
     for path in sorted(set(local) | set(remote)):
         here, there, last = local.get(path), remote.get(path), state.get(path)
+        if size_only and here is not None and there is not None and here.size == there.size:
+            there = replace(there, checksum=here.checksum)  # the same size is taken as same
         if mirror:
             action = _mirror(path, here, there, last, direction)
         else:
             action = _half(_both(path, here, there, last, conflict), direction)
         result.actions.append(action)
     return result
+
+
+def _identical(path: str, there: RemoteFile, may_write: bool) -> Action:
+    """Same content on both sides; one stored without the configured key is rewritten
+    with it where the plan may write the bucket."""
+    if there.encrypted is False:
+        if may_write:
+            return Action(path, "encrypt", NOT_ENCRYPTED, there.size)
+        return Action(path, "skip", f"identical; {NOT_ENCRYPTED}")
+    return Action(path, "skip", "identical")
 
 
 def _same(here: LocalFile, there: RemoteFile, last: Synced | None) -> bool:
@@ -122,7 +151,7 @@ def _mirror(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, direction: str
 ) -> Action:
     if here is not None and there is not None and _same(here, there, last):
-        return Action(path, "skip", "identical")
+        return _identical(path, there, direction == "push")
     if direction == "push":
         if here is None:
             return Action(path, "delete-remote", "not in the local folder")
@@ -143,7 +172,7 @@ def _both(
     path: str, here: LocalFile | None, there: RemoteFile | None, last: Synced | None, rule: str
 ) -> Action:
     if here is not None and there is not None and _same(here, there, last):
-        return Action(path, "skip", "identical")
+        return _identical(path, there, True)
     local_changed = here is not None and (last is None or here.checksum != last.checksum)
     remote_changed = there is not None and (last is None or there.etag != last.etag)
     if there is None:

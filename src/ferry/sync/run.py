@@ -17,6 +17,7 @@ import fcntl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Mapping as MappingType
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,8 +26,10 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ferry.errors import ConfigError
 from ferry.storage.base import AbortsUploads, Store
+from ferry.storage.filters import Filters
+from ferry.storage.transfer import EVERYTHING
 from ferry.sync.apply import Report, apply
-from ferry.sync.plan import Plan, plan
+from ferry.sync.plan import Action, Plan, plan
 from ferry.sync.scan import scan_local, scan_remote
 from ferry.sync.state import SyncState
 from ferry.sync.workspace import Mapping, Workspace
@@ -42,6 +45,7 @@ __all__ = [
     "direction_for",
     "run_mapping",
     "run_workspace",
+    "sync_folder",
     "workspace_lock",
 ]
 
@@ -100,6 +104,8 @@ def run_workspace(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     open_store: Callable[[str], Store] | None = None,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
 ) -> WorkspaceResult:
     """Sync the workspace's mappings (those named, or all) under its lock.
 
@@ -117,6 +123,8 @@ def run_workspace(
             starts, no delete is made, the state is saved, later mappings are skipped.
         open_store: builds a mapping's store from its URL (default: ``open_store`` with
             these settings' S3 options, built once).
+        size_only: the same size is taken as the same content (no checksums compared).
+        filters: ``--exclude``/``--include`` rules applied after each mapping's own.
 
     Raises:
         ConfigError: another sync holds the lock, a folder is missing, or the delete guard
@@ -145,6 +153,8 @@ def run_workspace(
                         on_plan=on_plan,
                         on_file=on_file,
                         stop=stop,
+                        size_only=size_only,
+                        filters=filters,
                     )
                 )
     return result
@@ -152,7 +162,7 @@ def run_workspace(
 
 def _store_opener(settings: Settings) -> Callable[[str], Store]:
     from ferry.storage import open_store
-    from ferry.storage.s3_options import S3Options
+    from ferry.storage.s3 import S3Options
 
     options = S3Options.from_settings(settings)
     return lambda url: open_store(url, s3_options=options)
@@ -196,32 +206,95 @@ def run_mapping(
     on_plan: PlanHook | None = None,
     on_file: FileHook | None = None,
     stop: threading.Event | None = None,
+    deletes: bool = True,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
 ) -> Outcome:
-    """Sync one mapping. Raises before changing anything if a listing fails or the plan
-    would delete too much, or anything the last state never saw, without ``yes``."""
+    """Sync one mapping of a workspace (see :func:`sync_folder`)."""
+    folder = workspace.local_dir(mapping)
+    return sync_folder(
+        folder,
+        store,
+        mapping,
+        mode,
+        state_path=workspace.state_dir() / f"{mapping.name}.json",
+        origin=f"{folder.resolve()} <-> {workspace.remote_url(mapping)}",
+        dry_run=dry_run,
+        yes=yes,
+        delete_threshold=delete_threshold,
+        workers=workers,
+        on_plan=on_plan,
+        on_file=on_file,
+        stop=stop,
+        deletes=deletes,
+        size_only=size_only,
+        filters=filters,
+    )
+
+
+def sync_folder(
+    folder: Path,
+    store: Store,
+    mapping: Mapping,
+    mode: Mode,
+    *,
+    state_path: Path,
+    origin: str,
+    dry_run: bool = False,
+    yes: bool = False,
+    delete_threshold: float = 0.5,
+    workers: int = 32,
+    on_plan: PlanHook | None = None,
+    on_file: FileHook | None = None,
+    stop: threading.Event | None = None,
+    deletes: bool | Literal["asked"] = True,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
+) -> Outcome:
+    """Sync ``folder`` with ``store`` as ``mapping`` says: scan both sides, plan, check the
+    deletes, apply. Raises before changing anything if a listing fails or the plan would
+    delete too much, or anything the last state never saw, without ``yes``.
+
+    Args:
+        state_path: where this pair's sync state lives; ``origin`` names the pair (a state
+            that names another pair is not trusted).
+        deletes: False plans no delete at all (``ferry sync SRC DST`` without ``--delete``);
+            ``"asked"`` (with ``--delete``) takes the user's word for files no sync has seen,
+            though not for more than ``delete_threshold`` of a side.
+        size_only: same size means same content (no checksums compared).
+        filters: ``--exclude``/``--include`` rules, added after the mapping's own.
+    """
     direction = direction_for(mapping, mode)
     report = Report(mapping.name, direction or f"skipped ({mapping.direction}-only)")
     if direction is None:
         return Outcome(mapping, None, Plan(), report)
-    folder = workspace.local_dir(mapping)
     _check_folder(folder, mapping, direction)
-    origin = f"{folder.resolve()} <-> {workspace.remote_url(mapping)}"
-    state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json", origin)
+    state = SyncState.load(state_path, origin)
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
-    remote = scan_remote(store, local.files, state, workers)
+    scanned = scan_remote(store, local.files, state, workers)
+    remote = scanned.files
+    report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
     for path in set(state.synced) - set(local.files) - set(remote):
         del state.synced[path]  # gone from both sides: nothing left to remember
+    rules = Filters(mapping.filters.rules + filters.rules)
+    chosen_local = {p: f for p, f in local.files.items() if rules.selects(p)}
+    chosen_remote = {p: f for p, f in remote.items() if rules.selects(p)}
     the_plan = plan(
-        local.files,
-        remote,
+        chosen_local,
+        chosen_remote,
         state.synced,
         direction=direction,
         conflict=mapping.conflict,
         mirror=mapping.direction != "both",
+        size_only=size_only,
     )
+    if not deletes:
+        the_plan = _without_deletes(the_plan)
     if not yes:
-        _check_deletes(the_plan, mapping, state, len(local.files), len(remote), delete_threshold)
+        seen = state.synced if deletes != "asked" else None
+        counts = (len(chosen_local), len(chosen_remote))
+        _check_deletes(the_plan, mapping, seen, *counts, delete_threshold)
     if on_plan is not None:
         on_plan(the_plan)
     if dry_run:
@@ -242,8 +315,20 @@ def run_mapping(
         workers=workers,
         on_file=on_file,
         stop=stop,
+        record_skips=not size_only,  # a size seen equal is not a content known equal
     )
     return Outcome(mapping, direction, the_plan, report)
+
+
+def _without_deletes(the_plan: Plan) -> Plan:
+    """The plan with its deletes left undone (said, not done)."""
+    kept = [
+        Action(a.path, "pending", "kept: not in the source (no --delete)")
+        if a.kind in ("delete-local", "delete-remote")
+        else a
+        for a in the_plan.actions
+    ]
+    return Plan(kept)
 
 
 def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
@@ -262,7 +347,7 @@ def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
 def _check_deletes(
     the_plan: Plan,
     mapping: Mapping,
-    state: SyncState,
+    seen: MappingType[str, object] | None,
     local_count: int,
     remote_count: int,
     threshold: float,
@@ -275,7 +360,7 @@ def _check_deletes(
         ("delete-local", "the local folder", local_count),
     ):
         paths = [a.path for a in the_plan.of(kind)]  # type: ignore[arg-type]
-        unseen = [p for p in paths if p not in state.synced]
+        unseen = [p for p in paths if seen is not None and p not in seen]
         if unseen:
             shown = ", ".join(unseen[:3]) + (
                 f" and {len(unseen) - 3} more" if len(unseen) > 3 else ""

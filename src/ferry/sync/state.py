@@ -51,7 +51,10 @@ class SyncState:
             return cls(path, origin=origin)
         if raw.get("origin", "") != origin:
             return cls(path, origin=origin)
-        synced = {k: Synced(v["checksum"], v["etag"]) for k, v in raw.get("synced", {}).items()}
+        synced = {
+            k: Synced(v["checksum"], v["etag"], v.get("sse"))
+            for k, v in raw.get("synced", {}).items()
+        }
         hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
         return cls(
             path,
@@ -68,7 +71,10 @@ class SyncState:
 
     def save(self) -> None:
         document = {
-            "synced": {k: {"checksum": v.checksum, "etag": v.etag} for k, v in self.synced.items()},
+            "synced": {
+                k: {"checksum": v.checksum, "etag": v.etag, "sse": v.sse}
+                for k, v in self.synced.items()
+            },
             "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
             "in_progress": self.in_progress,
             "since": self.since,

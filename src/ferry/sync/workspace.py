@@ -30,6 +30,7 @@ from typing import Literal, cast
 
 from ferry.config import CONFIG_FILE_NAME, check_keys, read_config_file
 from ferry.errors import ConfigError
+from ferry.storage.filters import Filters
 from ferry.storage.names import parse_s3_url
 
 __all__ = [
@@ -56,6 +57,13 @@ class Mapping:
     remote: str
     direction: Direction = "both"
     conflict: Conflict = "local-wins"
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+
+    @property
+    def filters(self) -> Filters:
+        """Its rules, excludes first, then includes (which take back what they match)."""
+        return Filters.of(self.exclude, self.include)
 
 
 DEFAULT_MAPPINGS = (
@@ -116,7 +124,7 @@ def find_workspace(start: Path) -> Workspace:
 
 
 _WORKSPACE_KEYS = ("remote_root", "mapping")
-_MAPPING_KEYS = ("name", "local", "remote", "direction", "conflict")
+_MAPPING_KEYS = ("name", "local", "remote", "direction", "conflict", "exclude", "include")
 
 
 def _parse(folder: Path, table: dict[str, object], path: Path) -> Workspace:
@@ -162,6 +170,7 @@ def _nested(x: str, y: str) -> bool:
 
 def _mapping(raw: dict[str, object], path: Path) -> Mapping:
     check_keys(raw, _MAPPING_KEYS, f"{path} [[workspace.mapping]]")
+    patterns = {k: _patterns(raw.pop(k, []), k, path) for k in ("exclude", "include")}
     for key, value in raw.items():
         if not isinstance(value, str):
             raise ConfigError(
@@ -176,6 +185,8 @@ def _mapping(raw: dict[str, object], path: Path) -> Mapping:
             remote=text["remote"],
             direction=cast(Direction, text.get("direction", "both")),
             conflict=cast(Conflict, text.get("conflict", "local-wins")),
+            exclude=patterns["exclude"],
+            include=patterns["include"],
         )
     except KeyError as exc:
         raise ConfigError(
@@ -184,6 +195,17 @@ def _mapping(raw: dict[str, object], path: Path) -> Mapping:
         ) from None
     _check_mapping(mapping, path)
     return mapping
+
+
+def _patterns(value: object, key: str, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ConfigError(
+            f"{path}: a mapping's {key!r} is {value!r}, not a list of patterns.",
+            f'Write it as {key} = ["*.tmp", "cache/*"].',
+        )
+    return tuple(value)
 
 
 def _check_mapping(mapping: Mapping, path: Path) -> None:

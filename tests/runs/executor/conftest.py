@@ -22,8 +22,7 @@ from tests.runs.project import make_project
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
 from ferry.runs.runconfig import GitSource, RunConfig, WorkspaceConfig
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 from ferry.sync.workspace import DEFAULT_MAPPINGS
 

@@ -18,8 +18,7 @@ from ferry.devec2 import LocalEc2Server
 from ferry.errors import FerryError
 from ferry.runs import layout
 from ferry.runs.runconfig import GitSource
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options, SseCKey
+from ferry.storage.s3 import S3Options, S3Store, SseCKey
 
 SecretMaker = Callable[[Run, str, str], dict[str, str]]
 

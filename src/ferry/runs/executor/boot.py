@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from ferry.aws import AwsOptions
+from ferry.config import Secret as config_secret
 from ferry.config import Settings
 from ferry.errors import AlreadyExistsError, ConfigError, FerryError
 from ferry.runs import layout
@@ -20,7 +21,7 @@ from ferry.runs.executor.ranks import Rank
 from ferry.runs.executor.secrets import Secret, read_secrets
 from ferry.runs.runconfig import RunConfig
 from ferry.storage import Store, open_store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 
 __all__ = [
     "child_env",
@@ -99,7 +100,7 @@ def with_secrets(settings: Settings, config: RunConfig) -> tuple[Settings, dict[
             "run.json asks for SSE-C but names no sse-c-key secret.",
             "Re-run 'ferry run' (it stores the key in SSM).",
         )
-    return dataclasses.replace(settings, sse_c_key=key.reveal()), secrets
+    return dataclasses.replace(settings, sse_c_key=config_secret(key.reveal())), secrets
 
 
 def child_env(
@@ -122,7 +123,7 @@ def child_env(
     for name, url in endpoint_env(config.endpoints).items():
         env.setdefault(name, url)
     if config.sse_c and settings.sse_c_key:
-        env["FERRY_SSE_C_KEY"] = settings.sse_c_key
+        env["FERRY_SSE_C_KEY"] = settings.sse_c_key.reveal()
     return env
 
 

@@ -33,7 +33,7 @@ from ferry.storage import Store, open_store
 from ferry.storage.base import ObjectInfo
 from ferry.storage.batch import run_collect
 from ferry.storage.names import parse_s3_url
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 from ferry.sync import Mode, Workspace, run_workspace
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 
