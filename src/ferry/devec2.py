@@ -35,20 +35,33 @@ from typing import Any
 from ferry.devserver import DEV_CREDENTIALS, default_tools_dir, ensure_tool, free_port
 from ferry.errors import FerryError
 
-__all__ = ["DEV_AMI_NAME", "MOTO", "LocalEc2Server", "LocalInstances", "LocalLauncher"]
+__all__ = [
+    "DEV_AMI_NAME",
+    "MOTO",
+    "LocalEc2Server",
+    "LocalInstances",
+    "LocalLauncher",
+    "pull_the_plug",
+    "write_sample_project",
+]
 
 MOTO = ("moto[server]==5.2.5",)
 SERVICES = ("ec2", "iam", "sts", "ssm", "resourcegroupstaggingapi")
 DEV_AMI_NAME = "ferry-dev-ubuntu-24.04"  # the image every local EC2 offers (ami = "name:...")
 REGION = "us-east-1"
 
-# The instance's power: ``power.py shutdown [-h] [now|+N]`` (the stand-in for shutdown(8))
-# and ``power.py watch`` (the "hypervisor"). Plain HTTP to moto's query API, no boto3: every
-# local instance runs both, and they must cost next to nothing.
+MARK = "FERRY_DEV_INSTANCE"  # every process of a local instance has it in its environment
+
+# The instance's power: ``power.py shutdown [-h] [now|+N]`` (the stand-in for shutdown(8)),
+# ``power.py watch`` (the "hypervisor") and ``power.py kill`` (pull the plug). Plain HTTP to
+# moto's query API, no boto3: every local instance runs them, they must cost next to
+# nothing. A power-off ends every process that carries the instance's mark, whatever its
+# session or parent (training runs in a session of its own, and outlives its supervisor).
 _POWER = """#!{python}
 import os, re, signal, sys, time, urllib.parse, urllib.request
 
 INSTANCE = {instance_id!r}
+MARK = ("\\0{mark}=" + INSTANCE + "\\0").encode()
 AUTH = ("AWS4-HMAC-SHA256 Credential=test/20250101/{region}/ec2/aws4_request, "
         "SignedHeaders=host, Signature=0")
 
@@ -64,7 +77,25 @@ def power_off():
                  Attribute="instanceInitiatedShutdownBehavior")
     terminate = re.search(r"<value>\\s*terminate\\s*</value>", answer)
     ec2("TerminateInstances" if terminate else "StopInstances", **{{"InstanceId.1": INSTANCE}})
-    os.killpg(os.getpgid(0), signal.SIGKILL)  # every process of the instance, this one too
+    pull_the_plug()
+
+def pull_the_plug():
+    \"\"\"SIGKILL every process of the instance, this one last.\"\"\"
+    for _ in range(5):  # again, for what forked in between
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{{entry}}/environ", "rb") as environ:
+                    if MARK in b"\\0" + environ.read():
+                        os.kill(int(entry), signal.SIGKILL)
+                        found = True
+            except OSError:
+                pass
+        if not found:
+            break
+    os.kill(os.getpid(), signal.SIGKILL)
 
 def shutdown(args):
     args = [a for a in args if a not in ("-h", "-P", "-r")]
@@ -93,10 +124,12 @@ def watch():
         states = re.findall(r"<instanceState>\\s*<code>\\d+</code>\\s*<name>([a-z-]+)<", answer)
         if set(states) & {{"shutting-down", "terminated", "stopping", "stopped"}}:
             break
-    os.killpg(os.getpgid(0), signal.SIGKILL)
+    pull_the_plug()
 
 if sys.argv[1] == "watch":
     watch()
+elif sys.argv[1] == "kill":
+    pull_the_plug()
 else:
     shutdown(sys.argv[2:])
 """
@@ -234,7 +267,6 @@ class LocalLauncher:
         home = self.folder / instance_id
         (home / "bin").mkdir(parents=True, exist_ok=True)
         (home / "user-data.sh").write_text(script)
-        pgid_file = home / "pgid"
         names = {
             "python": sys.executable,
             "endpoint": self.ec2_url,
@@ -242,6 +274,7 @@ class LocalLauncher:
             "instance_id": instance_id,
             "minute_s": self.minute_s,
             "poll_s": self.poll_s,
+            "mark": MARK,
         }
         power = home / "power.py"
         power.write_text(_POWER.format(**names))
@@ -261,6 +294,7 @@ class LocalLauncher:
             "FERRY_EXEC_WORKDIR": str(home / "work"),
             **DEV_CREDENTIALS,
             **self.env,
+            MARK: instance_id,
         }
         # The "hypervisor" runs in the instance's process group (it dies with the instance,
         # and ends it); a new session's group can only be joined from inside it.
@@ -278,7 +312,6 @@ class LocalLauncher:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        pgid_file.write_text(str(process.pid))
         self.processes[instance_id] = process
 
     def console(self, instance_id: str) -> str:
@@ -287,11 +320,18 @@ class LocalLauncher:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop_all(self) -> None:
-        """Kill every instance process group still running (test clean-up)."""
-        for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # the group outlives its leader
+        """Power off every instance this launcher started (test clean-up)."""
+        for instance_id, process in self.processes.items():
+            pull_the_plug(self.folder / instance_id)
             process.wait()
+
+
+def pull_the_plug(home: Path) -> None:
+    """End every process of the local instance whose folder is ``home`` (a power-off
+    without the EC2 API: for clean-up); nothing happens if it already ended."""
+    power = home / "power.py"
+    if power.exists():
+        subprocess.run([sys.executable, str(power), "kill"], check=False)
 
 
 class LocalInstances:
@@ -342,3 +382,70 @@ def _client(service: str, url: str, region: str = REGION) -> Any:
         aws_access_key_id=DEV_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DEV_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+_SAMPLE_TRAIN = """\"\"\"A tiny training: fits y = 2x + 1, one checkpoint per epoch.
+
+python train.py [EPOCHS] [SECONDS PER EPOCH]; metrics go to the run's tracking root.
+\"\"\"
+import json, os, sys, time
+from pathlib import Path
+
+epochs, pause = int(sys.argv[1]), float(sys.argv[2])
+points = [(x / 10, 2 * x / 10 + 1) for x in range(20)]
+w = b = loss = 0.0
+project = None
+if os.environ.get("FERRY_RUN_URL"):  # set by ferry exec: log metrics beside the run
+    from ferry import Rubicon
+
+    tracking = Rubicon(root_dir=os.environ["FERRY_RUN_URL"] + "tracking")
+    project = tracking.get_or_create_project("sample")
+for epoch in range(epochs):
+    for _ in range(50):
+        w -= 0.1 * sum(2 * (w * x + b - y) * x for x, y in points) / len(points)
+        b -= 0.1 * sum(2 * (w * x + b - y) for x, y in points) / len(points)
+    loss = sum((w * x + b - y) ** 2 for x, y in points) / len(points)
+    print(f"epoch {epoch} loss {loss:.5f}", flush=True)
+    checkpoint = {"epoch": epoch, "w": w, "b": b}
+    Path(f"data/checkpoints/ckpt-{epoch:03d}.json").write_text(json.dumps(checkpoint))
+    if project is not None:
+        project.log_experiment(f"epoch-{epoch}").log_metric("loss", loss)
+    time.sleep(pause)
+Path("data/models/model.json").write_text(json.dumps({"w": w, "b": b, "loss": loss}))
+"""
+
+_SAMPLE_RUN = """
+[run]
+name = "sample"
+instance_type = "g5.xlarge"
+ami = "name:{ami}"
+ami_owners = ["self"]
+git_url = "{git_url}"
+train = "python train.py {epochs} {pause}"
+max_runtime = "30m"
+heartbeat = "1s"
+log_flush = "1s"
+"""
+
+
+def write_sample_project(
+    folder: Path, remote_root: str, *, epochs: int = 5, pause: float = 0.5
+) -> Path:
+    """A git repository at ``folder``: a tiny training and a ``ferry.toml`` with seed 002's
+    four mappings under ``remote_root`` and a ``[run]`` table for a local EC2 (the demo's
+    and the benchmark's project; the README builds the same by hand)."""
+    from ferry.sync.workspace import DEFAULT_MAPPINGS, init_workspace
+
+    folder.mkdir(parents=True)
+    (folder / "train.py").write_text(_SAMPLE_TRAIN)
+    toml = init_workspace(folder, remote_root)
+    run = _SAMPLE_RUN.format(ami=DEV_AMI_NAME, git_url=folder, epochs=epochs, pause=pause)
+    toml.write_text(toml.read_text() + run)
+    for mapping in DEFAULT_MAPPINGS:
+        (folder / mapping.local / ".gitkeep").write_text("")  # git keeps no empty folder
+    identity = {"GIT_AUTHOR_NAME": "ferry", "GIT_AUTHOR_EMAIL": "dev@ferry.invalid"}
+    env = {**os.environ, **identity, "GIT_COMMITTER_NAME": "ferry"}
+    env["GIT_COMMITTER_EMAIL"] = identity["GIT_AUTHOR_EMAIL"]
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample"]):
+        subprocess.run(["git", *command], cwd=folder, env=env, check=True)
+    return folder

@@ -9,10 +9,8 @@ terminated, no volume, no per-run security group, no SSM parameter.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +28,7 @@ from tests.runs.project import make_project
 from tests.support.imds import FakeImds
 
 from ferry.cli.main import cli
-from ferry.devec2 import LocalEc2Server, LocalLauncher
+from ferry.devec2 import LocalEc2Server, LocalLauncher, pull_the_plug
 from ferry.devserver import LocalS3Server
 
 REGION = "us-east-1"
@@ -284,6 +282,5 @@ class Orchestrator:
 
     def kill_instances(self) -> None:
         """Test clean-up: end every local instance this orchestrator's launcher started."""
-        for pgid in self.folder.glob("*/pgid"):
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.killpg(int(pgid.read_text()), signal.SIGKILL)
+        for home in self.folder.glob("i-*"):
+            pull_the_plug(home)

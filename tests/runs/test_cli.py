@@ -64,7 +64,7 @@ def test_runs_commands_over_an_orphaned_run(
     finally:
         run.kill_instances()
 
-    text = ok("runs", "report", run_id)
+    text = ok("runs", "report")  # the newest run
     assert text.startswith(f"ferry run {run_id}: cancelled") and "0 cost-generating" in text
     assert json.loads(ok("runs", "report", run_id, "--json"))["run_id"] == run_id
     assert "SIGTERM: checkpoint saved" in ok("runs", "logs", run_id, "-f")  # ends: final.json
@@ -85,6 +85,8 @@ def test_runs_commands_over_an_orphaned_run(
         (("runs", "watch", "not-a-run"), 3, "is not a run id"),
         (("runs", "stop", "../../etc"), 3, "is not a run id"),
         (("runs", "report", "../x"), 3, "is not a run id"),
+        (("runs", "report"), 5, "Start one with 'ferry run'"),
+        (("runs", "logs"), 5, "Start one with 'ferry run'"),
     ],
 )
 def test_unknown_runs_are_refused_with_a_fix(

@@ -34,6 +34,14 @@ def state(moto: LocalEc2Server, instance_id: str) -> str:
     return str(answer["Reservations"][0]["Instances"][0]["State"]["Name"])
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait(check: Callable[[], bool], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -51,12 +59,19 @@ def test_instances_boot_run_their_user_data_and_power_off(
         wait(lambda: state(moto_server, done) == "terminated")
         assert (tmp_path / done / "marker").read_text().startswith("booted as")
 
-        ticking = "#!/bin/bash\nwhile true; do date >> ticks; sleep 0.1; done\n"
+        # A process in a session of its own (as ferry exec runs training) ends too.
+        ticking = (
+            "#!/bin/bash\nsetsid sleep 300 &\necho $! > escaped\n"
+            "while true; do date >> ticks; sleep 0.1; done\n"
+        )
         forever = launch(moto_server, ticking)
         wait(lambda: (tmp_path / forever / "ticks").exists())
+        escaped = int((tmp_path / forever / "escaped").read_text())
+        assert alive(escaped)
         moto_server.client("ec2").terminate_instances(InstanceIds=[forever])
         process = instances.launcher.processes[forever]
         wait(lambda: process.poll() is not None)  # powered off: the user data was killed
+        wait(lambda: not alive(escaped))
         ticks = (tmp_path / forever / "ticks").read_text()
         time.sleep(0.5)
         assert (tmp_path / forever / "ticks").read_text() == ticks  # nothing runs on

@@ -22,9 +22,23 @@ from tests.runs.conftest import (
     setup_account,
 )
 
-from ferry.devec2 import LocalEc2Server, LocalLauncher
+from ferry.devec2 import MARK, LocalEc2Server, LocalLauncher
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def instance_processes(folder: Path) -> list[str]:
+    """Processes still running of the local instances under ``folder`` (a power-off must
+    end them all, whatever their session)."""
+    marks = [f"\0{MARK}={home.name}\0".encode() for home in folder.glob("i-*")]
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if any(mark in b"\0" + environ.read_bytes() for mark in marks):
+                found.append((environ.parent / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            continue
+    return found
 
 
 def ledger_lines(tmp_path: Path) -> list[dict[str, Any]]:
@@ -113,8 +127,8 @@ def test_4_hung_instance_ends_itself_with_no_dev_machine(
     """The hard deadline, set first by the user data: training hangs long before its soft
     deadline, the orchestrator is killed, nothing sweeps; the instance terminates itself
     and its volumes go with it (DeleteOnTermination). One instance minute lasts 1 s:
-    max runtime 10 min + grace 3 s gives 'shutdown -h +16', 16 s after boot."""
-    repo = project("--epochs 3 --hang-at 1 --on-term ignore", max_runtime="10m")
+    max runtime 5 min + grace 3 s gives 'shutdown -h +11', 11 s after boot."""
+    repo = project("--epochs 3 --hang-at 1 --on-term ignore", max_runtime="5m")
     setup_account(repo)
     run = Orchestrator(repo, moto_server, tmp_path / "orchestrated", minute_s=1.0)
     try:
@@ -128,6 +142,7 @@ def test_4_hung_instance_ends_itself_with_no_dev_machine(
         console = consoles(run.folder)
     finally:
         run.kill_instances()
-    assert "shutdown scheduled +16" in console, console
+    assert "shutdown scheduled +11" in console, console
     assert "ferry exec exited" not in console, console  # it never ended on its own
+    assert not instance_processes(run.folder), "the hung training survived the power-off"
     assert_nothing_left(moto_server.url)

@@ -74,6 +74,20 @@ def _secrets(spec: RunSpec, env: RunEnv) -> dict[str, str]:
     return found
 
 
+def _run_id(given: str | None) -> str:
+    """``given``, or the newest run in the ledger."""
+    from ferry.errors import NotFoundError
+    from ferry.runs.ledger import Ledger
+
+    if given:
+        return given
+    ledger = Ledger()
+    newest = ledger.run_ids()
+    if not newest:
+        raise NotFoundError(f"No runs in {ledger.folder} yet.", "Start one with 'ferry run'.")
+    return newest[0]
+
+
 @click.command("run")
 @click.argument("run_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Remove dead runs' leftovers before launching.")
@@ -182,14 +196,16 @@ def ls(obj: dict[str, Any], as_json: bool) -> None:
 
 
 @runs.command("watch")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
 @click.option("--once", is_flag=True, help="Print one view and exit.")
 @click.pass_obj
-def watch(obj: dict[str, Any], run_id: str, once: bool) -> None:
-    """One live view: phase, instance, heartbeat, resources, logs, metrics, cost."""
+def watch(obj: dict[str, Any], run_id: str | None, once: bool) -> None:
+    """One live view: phase, instance, heartbeat, resources, logs, metrics, cost (of RUN_ID,
+    or of the newest run)."""
     from ferry.runs.views import watch_view
 
     env = _env(obj)
+    run_id = _run_id(run_id)
     if once or not is_terminal():
         from rich.console import Console
 
@@ -204,18 +220,18 @@ def watch(obj: dict[str, Any], run_id: str, once: bool) -> None:
 
 
 @runs.command("logs")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
 @click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new output.")
 @click.option("--rank", default=0, show_default=True)
 @click.pass_obj
-def logs(obj: dict[str, Any], run_id: str, follow_: bool, rank: int) -> None:
-    """The training's output, from S3."""
+def logs(obj: dict[str, Any], run_id: str | None, follow_: bool, rank: int) -> None:
+    """The training's output, from S3 (of RUN_ID, or of the newest run)."""
     from ferry.runs.layout import FINAL
     from ferry.runs.monitor import LogCursor, read_json
     from ferry.runs.views import run_stores
 
     env = _env(obj)
-    bus = run_stores(env, run_id).bus()
+    bus = run_stores(env, _run_id(run_id)).bus()
     cursor = LogCursor(bus, rank)
     while True:
         for text in cursor.new_text():
@@ -245,15 +261,16 @@ def stop(obj: dict[str, Any], run_id: str, as_json: bool) -> None:
 
 
 @runs.command("report")
-@click.argument("run_id")
+@click.argument("run_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def report(obj: dict[str, Any], run_id: str, as_json: bool) -> None:
-    """The report written at teardown."""
+def report(obj: dict[str, Any], run_id: str | None, as_json: bool) -> None:
+    """The report written at teardown (of RUN_ID, or of the newest run)."""
     from ferry.errors import NotFoundError
     from ferry.runs.layout import check_run_id
     from ferry.runs.ledger import Ledger
 
+    run_id = _run_id(run_id)
     path = Ledger().folder / f"{check_run_id(run_id)}.report.json"
     if not path.exists():
         raise NotFoundError(

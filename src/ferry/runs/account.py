@@ -77,13 +77,16 @@ def instance_policy(prefixes: list[str]) -> dict[str, Any]:
                 "Resource": "arn:aws:ssm:*:*:parameter/ferry/runs/*",
             },
             {
+                # A fallback for an image whose shutdown(8) does not power off: the
+                # instance may terminate itself (the target's ARN is the caller's) and
+                # only while it carries a ferry:run tag. Nothing else in EC2.
                 "Sid": "EndItself",
                 "Effect": "Allow",
                 "Action": "ec2:TerminateInstances",
                 "Resource": "arn:aws:ec2:*:*:instance/*",
                 "Condition": {
+                    "StringEquals": {"aws:ARN": "${ec2:SourceInstanceARN}"},
                     "StringLike": {"ec2:ResourceTag/ferry:run": "?*"},
-                    "ArnEquals": {"ec2:SourceInstanceARN": "${ec2:SourceInstanceARN}"},
                 },
             },
         ],
@@ -215,6 +218,16 @@ def _idempotent(
         ) from exc
 
 
+def _ask(call: Callable[[], Any], doing: str, aws: AwsOptions) -> Any:
+    """``call()``'s answer, its errors translated."""
+    try:
+        return call()
+    except botocore_errors() as exc:
+        raise translate(
+            exc, service="IAM/EC2", doing=doing, endpoint=aws.describe_endpoint("iam")
+        ) from exc
+
+
 def apply_setup(aws: AwsOptions, prefixes: list[str]) -> list[str]:
     """Make what :func:`setup_plan` describes; what was created (empty when all existed)."""
     session = aws.session()
@@ -244,22 +257,43 @@ def apply_setup(aws: AwsOptions, prefixes: list[str]) -> list[str]:
         aws,
     ):
         made.append(f"instance profile {ROLE}")
-    roles = iam.get_instance_profile(InstanceProfileName=ROLE)["InstanceProfile"]["Roles"]
-    if not any(r["RoleName"] == ROLE for r in roles):
-        iam.add_role_to_instance_profile(InstanceProfileName=ROLE, RoleName=ROLE)
-    existing = ec2.describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [SETUP_GROUP]}]
+    profile = _ask(
+        lambda: iam.get_instance_profile(InstanceProfileName=ROLE), "reading the profile", aws
     )
-    if not existing["SecurityGroups"]:
-        vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-        args = {"VpcId": vpcs[0]["VpcId"]} if vpcs else {}
+    if not any(r["RoleName"] == ROLE for r in profile["InstanceProfile"]["Roles"]):
         _idempotent(
-            lambda: ec2.create_security_group(
-                GroupName=SETUP_GROUP, Description="ferry runs: no inbound, all outbound", **args
-            ),
-            ("InvalidGroup.Duplicate",),
-            "creating the security group",
+            lambda: iam.add_role_to_instance_profile(InstanceProfileName=ROLE, RoleName=ROLE),
+            ("LimitExceeded",),  # the profile already holds a role
+            "adding the role to its profile",
             aws,
         )
+    if _security_group(ec2, aws):
         made.append(f"security group {SETUP_GROUP}")
     return made
+
+
+def _security_group(ec2: Any, aws: AwsOptions) -> bool:
+    """The egress-only group in the default VPC; whether it was made now."""
+    existing = _ask(
+        lambda: ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [SETUP_GROUP]}]
+        ),
+        "looking for the security group",
+        aws,
+    )
+    if existing["SecurityGroups"]:
+        return False
+    vpcs = _ask(
+        lambda: ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}]),
+        "finding the default VPC",
+        aws,
+    )["Vpcs"]
+    args = {"VpcId": vpcs[0]["VpcId"]} if vpcs else {}
+    return _idempotent(
+        lambda: ec2.create_security_group(
+            GroupName=SETUP_GROUP, Description="ferry runs: no inbound, all outbound", **args
+        ),
+        ("InvalidGroup.Duplicate",),
+        "creating the security group",
+        aws,
+    )
