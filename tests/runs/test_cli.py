@@ -3,7 +3,9 @@ one run whose ``ferry run`` was killed mid-training (so the commands are what is
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from tests.runs.conftest import (
     Orchestrator,
     assert_nothing_left,
+    aws_client,
     invoke,
     report_of,
     setup_account,
@@ -27,9 +30,52 @@ def ok(*args: str, code: int = 0) -> str:
     return result.stdout
 
 
+KEY = base64.b64encode(bytes(range(100, 132))).decode()
+
+
+def assert_created_safely(url: str, run_id: str) -> None:
+    """What a live run made: tagged at creation, encrypted, deleted on termination, ending
+    itself, IMDSv2, no key pair or address, and no secret in the user data."""
+    ec2, ssm = aws_client("ec2", url), aws_client("ssm", url)
+    mine = [{"Name": "tag:ferry:run", "Values": [run_id]}]
+    (instance,) = [
+        i for r in ec2.describe_instances(Filters=mine)["Reservations"] for i in r["Instances"]
+    ]
+    tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+    assert {"ferry:run", "ferry:owner", "ferry:expires"} <= set(tags), tags
+    expires = datetime.fromisoformat(tags["ferry:expires"].replace("Z", "+00:00"))
+    assert expires > datetime.now(UTC)
+    assert "KeyName" not in instance and instance["MetadataOptions"]["HttpTokens"] == "required"
+    disks = instance["BlockDeviceMappings"]
+    assert len(disks) == 2 and all(d["Ebs"]["DeleteOnTermination"] for d in disks), disks
+    volumes = ec2.describe_volumes(VolumeIds=[d["Ebs"]["VolumeId"] for d in disks])["Volumes"]
+    for volume in volumes:
+        assert volume["Encrypted"], volume
+        assert {t["Key"]: t["Value"] for t in volume["Tags"]}["ferry:run"] == run_id
+    how = ec2.describe_instance_attribute(
+        InstanceId=instance["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
+    )
+    assert how["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
+    data = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
+    script = base64.b64decode(data["UserData"]["Value"]).decode()
+    commands = [line for line in script.splitlines() if line and not line.startswith("#")]
+    assert commands[0].startswith("shutdown -h +"), script  # the hard deadline comes first
+    assert KEY not in script and "AWS_SECRET_ACCESS_KEY" not in script
+    assert ec2.describe_addresses()["Addresses"] == []
+    (secret,) = ssm.get_parameters_by_path(Path=f"/ferry/runs/{run_id}/")["Parameters"]
+    assert secret["Type"] == "SecureString"
+    listed = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=secret["Name"])
+    assert {t["Key"]: t["Value"] for t in listed["TagList"]}["ferry:run"] == run_id
+
+
 def test_runs_commands_over_an_orphaned_run(
-    project: Any, moto_server: LocalEc2Server, launcher: LocalLauncher, tmp_path: Path
+    project: Any,
+    moto_server: LocalEc2Server,
+    launcher: LocalLauncher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("FERRY_SSE_C_KEY", KEY)  # a secret for SSM, and an encrypted bus
     repo = project("--epochs 300 --sleep 0.2")
     setup_account(repo)
     assert ok("runs", "ls") == "run\tstate\tphase\tage\tcost\tleft\n"  # nothing yet
@@ -43,6 +89,7 @@ def test_runs_commands_over_an_orphaned_run(
         assert row["state"] == "running" and row["phase"] == "train", row
         assert row["cost"].startswith("$") and row["left"] == ""
         assert f"{run_id}\trunning\ttrain\t" in ok("runs", "ls")
+        assert_created_safely(moto_server.url, run_id)
 
         view = ok("runs", "watch", run_id, "--once")
         for expected in ("phase", "train (running)", "instance", "running, checks", "cpu"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,26 @@ from tests.runs.conftest import assert_nothing_left, aws_client, run_ferry
 from ferry.devec2 import LocalEc2Server, LocalLauncher
 
 pytestmark = pytest.mark.timeout(120)
+
+
+STEP_MAKES = {"put-secret": "ssm-parameter", "run-instance": "instance"}
+
+
+def assert_intent_before_each_create(folder: Path, run_id: str) -> None:
+    """The ledger names each create call before it is made (with its client token), and
+    the id it returned after."""
+    lines = (folder / f"{run_id}.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    pending: list[str] = []
+    for event in events:
+        if event["event"] == "intent":
+            assert event["token"].startswith(f"{run_id}/"), event
+            pending.append(STEP_MAKES.get(event["kind"], event["kind"]))
+        elif event["event"] == "created":
+            assert event["kind"] in pending, (event, pending)  # no create without intent
+            pending.remove(event["kind"])
+    made = [e["kind"] for e in events if e["event"] == "created"]
+    assert made == ["ssm-parameter", "instance"], made
 
 
 def test_1_success(
@@ -37,6 +59,7 @@ def test_1_success(
         "0 cost-generating resources left"
         in (repo.parent / "state/ferry/runs" / f"{report['run_id']}.report.txt").read_text()
     )
+    assert_intent_before_each_create(repo.parent / "state/ferry/runs", report["run_id"])
     s3 = aws_client("s3", launcher.env["AWS_ENDPOINT_URL_S3"])
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ws/")["Contents"]]
     assert any(k.startswith("ws/models/") for k in keys)
