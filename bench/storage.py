@@ -89,8 +89,8 @@ def main() -> None:
                 f"get 1 x {args.large_mib} MiB",
             )
         ]
-        for tool, cmd in tools.items():
-            for i in range(args.runs):
+        for i in range(args.runs):  # interleaved: each run, every tool in turn
+            for tool, cmd in tools.items():
                 prefix = f"s3://{BUCKET}/{tool}/{i}"
                 out = WORK / "out" / tool
                 shutil.rmtree(out, ignore_errors=True)

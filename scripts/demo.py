@@ -45,7 +45,8 @@ import numpy as np
 from ferry.models import ModelStore
 store = ModelStore("{url}")
 x = np.random.default_rng(0).normal(size=(200, 4))
-model_id = store.upload("churn", model=RandomForestClassifier(n_estimators=20).fit(x, x[:, 0] > 0))
+meta = store.upload("churn", model=RandomForestClassifier(n_estimators=20).fit(x, x[:, 0] > 0))
+model_id = meta["model"]["model_id"]
 store.create_model_state("production")
 store.set_model_state("churn", model_id, "production")
 loaded = store.load("churn")
@@ -200,7 +201,7 @@ def main() -> None:
         ferry("ls", "s3://no-such-bucket/", env=env, expect_failure=True)
 
         step("Clean up")
-        ferry("rm", "-r", f"s3://{BUCKET}/", env=env)
+        ferry("rm", "-r", "--quiet", f"s3://{BUCKET}/", env=env)
     print("\nDemo finished; the local S3 server and EC2 are stopped.")
 
 

@@ -123,7 +123,11 @@ def test_rm_r_and_ls_r_take_the_same_rules(run, bucket: str, raw) -> None:  # ty
 
 
 def test_s3_to_s3_copy_is_server_side_with_each_sides_key(
-    run, bucket: str, raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    run,
+    bucket: str,
+    raw,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     key, other = os.urandom(32), os.urandom(32)
     raw.put_object(Bucket=bucket, Key="plain.bin", Body=b"plain", Metadata={"kind": "x"})

@@ -63,3 +63,34 @@ def test_sync_and_copy_on_a_terminal(tmp_path: Path, s3_server: LocalS3Server, b
     )
     assert code == 0, screen
     assert "copied 50 file(s)" in screen
+
+
+def test_a_single_file_cp_shows_bytes_rate_and_time_left(
+    tmp_path: Path, s3_server: LocalS3Server, bucket: str
+) -> None:
+    """Issue #12: progress on one file's copy, both ways, in binary units (MiB)."""
+    env = {
+        **os.environ,
+        **DEV_CREDENTIALS,
+        "AWS_ENDPOINT_URL": s3_server.url,
+        "FERRY_REGION": "us-east-1",
+        "COLUMNS": "120",
+        "TERM": "xterm",
+    }
+    big = tmp_path / "model.bin"
+    big.write_bytes(os.urandom(40 * 1024 * 1024))  # multipart: progress per part
+    code, screen = on_terminal(["cp", str(big), f"s3://{bucket}/model.bin"], tmp_path, env)
+    assert code == 0, screen
+    assert "model.bin" in screen and "MiB" in screen and "copied 1 file(s)" in screen
+    assert "━" in screen and "/40.0 MiB" in screen  # a bar of bytes sent out of the total
+    code, screen = on_terminal(
+        ["cp", f"s3://{bucket}/model.bin", str(tmp_path / "back.bin")], tmp_path, env
+    )
+    assert code == 0, screen
+    assert "━" in screen and "40.0/40.0 MiB" in screen
+    assert (tmp_path / "back.bin").read_bytes() == big.read_bytes()
+    code, screen = on_terminal(
+        ["cp", "--no-progress", f"s3://{bucket}/model.bin", str(tmp_path / "b2.bin")], tmp_path, env
+    )
+    assert code == 0 and "MiB/s" in screen  # the summary only
+    assert "━" not in screen  # no bar drawn

@@ -111,3 +111,36 @@ def test_mapping_exclude_and_include_in_ferry_toml(
     raw.put_object(Bucket=bucket, Key="team/checkpoints/remote.tmp", Body=b"r")
     ferry("pull", cwd=ws)
     assert not (ws / "ckpt/remote.tmp").exists()
+
+
+def test_resolve_settles_a_manual_conflict_either_way(
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,  # type: ignore[no-untyped-def]
+) -> None:
+    from ferry.cli.sync_cmds import EXIT_CONFLICTS
+
+    ws = tmp_path / "ws"
+    write(
+        ws,
+        "ferry.toml",
+        f'[workspace]\nremote_root = "s3://{bucket}/team"\n\n[[workspace.mapping]]\n'
+        'name = "notes"\nlocal = "notes"\nremote = "notes"\nconflict = "manual"\n',
+    )
+    write(ws, "notes/a.txt", "base")
+    write(ws, "notes/b.txt", "base")
+    ferry("sync", cwd=ws)
+    for name in ("a.txt", "b.txt"):
+        write(ws, f"notes/{name}", "mine")
+        raw.put_object(Bucket=bucket, Key=f"team/notes/{name}", Body=b"theirs")
+    assert "changed on both sides" in ferry("sync", cwd=ws, code=EXIT_CONFLICTS)
+    assert "the bucket's version" in ferry("resolve", "notes/a.txt", "--keep", "remote", cwd=ws)
+    assert "the local version" in ferry("resolve", "notes/b.txt", "--keep", "local", cwd=ws)
+    assert (ws / "notes/a.txt").read_text() == "theirs"
+    assert raw.get_object(Bucket=bucket, Key="team/notes/b.txt")["Body"].read() == b"mine"
+    done = report(ferry("sync", "--json", cwd=ws))["notes"]
+    assert done["uploaded"] == done["downloaded"] == 0 and done["unresolved"] == []
+    assert "not inside a mapped folder" in ferry(
+        "resolve", "x.txt", "--keep", "local", cwd=ws, code=3
+    )

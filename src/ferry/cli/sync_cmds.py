@@ -16,7 +16,7 @@ from ferry.cli.options import (
     filters_of,
     quiet_options,
 )
-from ferry.cli.output import emit_json, human_size, is_terminal
+from ferry.cli.output import emit_json, human_size, is_terminal, print_table
 from ferry.config import load_settings
 from ferry.errors import ConfigError
 
@@ -336,51 +336,30 @@ def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
 
 
 def _table(outcomes: list[Any]) -> None:
-    columns = [
-        "mapping",
-        "direction",
-        "up",
-        "down",
-        "deleted",
-        "same",
-        "conflicts",
-        "errors",
-        "time",
-        "rate",
-    ]
+    print_table("ferry sync", *summary(outcomes))
+
+
+def summary(outcomes: list[Any]) -> tuple[list[str], list[list[str]]]:
+    """One row per mapping, narrow enough for an 80-column terminal (--json has it all)."""
+    columns = ["mapping", "way", "up", "down", "del", "same", "open", "err", "time"]
     rows = []
     for o in outcomes:
         r = o.report
-        rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else ""
-        conflicts = f"{len(r.resolved)} resolved" + (
-            f", {len(r.unresolved)} OPEN" if r.unresolved else ""
-        )
+        rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else "-"
         rows.append(
             [
                 o.mapping.name,
-                r.direction,
+                o.direction or "-",
                 f"{r.uploaded} ({human_size(r.uploaded_bytes)})",
                 f"{r.downloaded} ({human_size(r.downloaded_bytes)})",
-                f"{r.deleted_remote + r.deleted_local}",
+                str(r.deleted_remote + r.deleted_local),
                 str(r.skipped),
-                conflicts,
+                str(len(r.unresolved)),
                 str(len(r.errors)),
-                f"{r.seconds:.2f}s",
-                rate,
+                f"{r.seconds:.2f}s {rate}",
             ]
         )
-    if is_terminal():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns, title="ferry sync")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-    else:
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(row))
+    return columns, rows
 
 
 def _exit(outcomes: list[Any]) -> None:
@@ -390,4 +369,27 @@ def _exit(outcomes: list[Any]) -> None:
         sys.exit(EXIT_CONFLICTS)
 
 
-COMMANDS = (init, push, pull, sync, status)
+@click.command("resolve")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--keep",
+    type=click.Choice(["local", "remote"]),
+    required=True,
+    help="Which side's version both sides keep (or its deletion).",
+)
+@click.pass_obj
+def resolve(obj: dict[str, Any], paths: tuple[Path, ...], keep: str) -> None:
+    """Settle conflicts a 'manual' mapping left (exit code 20): both sides keep one version."""
+    from ferry.storage import open_store
+    from ferry.storage.s3 import S3Options
+    from ferry.sync import find_workspace
+    from ferry.sync.resolve import resolve as settle
+
+    workspace = find_workspace(Path.cwd())
+    options = S3Options.from_settings(load_settings(obj, cwd=workspace.root))
+    for path in paths:
+        done = settle(workspace, path, keep, lambda url: open_store(url, s3_options=options))  # type: ignore[arg-type]
+        click.echo(done)
+
+
+COMMANDS = (init, push, pull, sync, status, resolve)
