@@ -56,12 +56,15 @@ def test_5_ctrl_c(
     run = Orchestrator(repo, moto_server, tmp_path / "orchestrated")
     try:
         run.wait_until(run.training_started)
-        run.process.send_signal(signal.SIGINT)
+        for pause in (0.3, 0.3, 0):  # impatient: Ctrl-C twice more during the teardown
+            run.process.send_signal(signal.SIGINT)
+            time.sleep(pause)
         out, err = run.process.communicate(timeout=90)
     finally:
         run.kill_instances()
     report = report_of(out)
     why = f"{err}\n{consoles(run.folder)}"
+    assert "Ctrl-C is ignored until that ends" in err, why
     assert run.process.returncode == 14, why
     assert report["state"] == "cancelled" and report["verification"]["passed"], why
     assert report["left_count"] == 0, why

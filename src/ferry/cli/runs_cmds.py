@@ -119,15 +119,29 @@ def run(
     calls = Callbacks(
         event=lambda text: click.echo(f"ferry: {text}", err=True),
         log=lambda text: click.echo(text, nl=False, err=True),
+        tearing_down=_hold_ctrl_c,
     )
     previous = signal.getsignal(signal.SIGINT)
     try:
         report = run_to_end(
             spec, workspace, env, secrets=_secrets(spec, env), calls=calls, sweep_yes=yes
         )
+        _finish(report, as_json)  # a late Ctrl-C must not swallow the report either
     finally:
         signal.signal(signal.SIGINT, previous)
-    _finish(report, as_json)
+
+
+def _hold_ctrl_c() -> None:
+    """From teardown on, Ctrl-C explains instead of interrupting (it would leave resources)."""
+
+    def explain(signum: int, frame: object) -> None:
+        click.echo(
+            "ferry: tearing down, so that nothing is left that costs money; Ctrl-C is ignored "
+            "until that ends (if this process is killed, 'ferry sweep' finishes the job).",
+            err=True,
+        )
+
+    signal.signal(signal.SIGINT, explain)
 
 
 def _emit(spec: RunSpec, workspace: Any, env: RunEnv, nodes: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ferry.errors import FerryError
@@ -28,17 +28,21 @@ __all__ = ["Callbacks", "follow", "run"]
 
 @dataclass
 class Callbacks:
-    """How a run talks to its user (the CLI prints; tests collect)."""
+    """How a run talks to its user (the CLI prints; tests collect).
+
+    Args:
+        event: a progress line.
+        log: new text of the training's log.
+        tearing_down: called when teardown is about to start (at the first Ctrl-C, or when
+            the run ended): from then on an interrupt would leave resources behind, so the
+            CLI stops Ctrl-C from raising (SkyPilot #4410 leaked a cluster on a cancel).
+        run_id: set as soon as the ledger names the run.
+    """
 
     event: Callable[[str], None] = lambda _: None
     log: Callable[[str], None] = lambda _: None
-    launched: Callable[[Launched], None] = lambda _: None
-    marks: dict[str, float] = field(default_factory=dict)
+    tearing_down: Callable[[], None] = lambda: None
     run_id: str | None = None
-
-    def mark(self, name: str) -> None:
-        """Remember when a milestone happened (monotonic seconds, for the benchmark)."""
-        self.marks.setdefault(name, time.monotonic())
 
 
 def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> str:
@@ -50,13 +54,13 @@ def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> 
         estimate(spec.instance_type, 3600, spec.root_volume_gb, spec.price_per_hour).total or 0
     ) / 3600
     gone_at: float | None = None
+    over_budget = False
     while True:
         for text in logs.new_text():
             calls.log(text)
         status = read_json(bus, STATUS) or {}
         if status.get("phase") and status["phase"] != phase:
             phase = status["phase"]
-            calls.mark(f"phase:{phase}")
             calls.event(f"phase {phase}")
         if read_json(bus, FINAL) is not None:
             for text in logs.new_text():
@@ -67,7 +71,12 @@ def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> 
             return "no-status"
         if now > deadline:
             return "deadline"
-        if spec.budget is not None and (now - begun) * price_per_s > spec.budget:
+        if (
+            not over_budget
+            and spec.budget is not None
+            and (now - begun) * price_per_s > spec.budget
+        ):
+            over_budget = True
             request_cancel(bus, "budget reached")
             calls.event("budget reached: asked the instance to stop")
         seen = env.provider.instances([launched.instance_id])
@@ -88,7 +97,6 @@ def run(
     sweep_yes: bool = False,
 ) -> dict[str, Any]:
     """Sweep dead runs' leftovers, launch, follow, and always tear down; the report."""
-    calls.mark("start")
     leftovers = find_leftovers(env)
     for run_id in leftovers.of("dead"):
         names = ", ".join(str(r) for r in leftovers.resources[run_id])
@@ -97,7 +105,6 @@ def run(
         sweep(env, leftovers, on_event=calls.event, final_wait_s=0)
     elif leftovers.of("dead"):
         calls.event("remove them with 'ferry sweep' (or 'ferry run --yes')")
-    calls.mark("swept")
     launched: Launched | None = None
     cancel: str | None = None
     try:
@@ -109,13 +116,12 @@ def run(
             on_event=calls.event,
             on_start=lambda run_id: setattr(calls, "run_id", run_id),
         )
-        calls.mark("launched")
-        calls.launched(launched)
         ended = follow(launched, spec, env, calls)
         calls.event(f"run ended ({ended})")
         if ended in ("no-status", "deadline"):
             cancel = f"ferry run stopped following: {ended}"
     except KeyboardInterrupt:
+        calls.tearing_down()  # a second Ctrl-C must not cut the teardown short
         cancel = "Ctrl-C on the dev machine"
         calls.event("Ctrl-C: asking the instance to stop and push, then tearing down")
         if launched is not None:
@@ -129,10 +135,9 @@ def run(
     finally:
         report: dict[str, Any] = {}
         if calls.run_id is not None:  # the ledger names the run: tear down what it made
-            calls.mark("teardown")
+            calls.tearing_down()
             record = env.ledger.read(calls.run_id)
             report = Teardown(env, record, on_event=calls.event).run(cancel=cancel)
-            calls.mark("done")
     if raise_after:
         report["interrupted"] = True
     return report
