@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,21 @@ def test_unknown_runs_are_refused_with_a_fix(
     result = invoke(None, *args)
     assert result.exit_code == code and message in result.stderr, result.output
     assert "Traceback" not in result.output
+
+
+def test_emit_skypilot_writes_a_task_and_creates_nothing_in_ec2(
+    project: Any, moto_server: LocalEc2Server, bucket: str
+) -> None:
+    """``--emit skypilot``: the bundle goes to S3, the task (for SkyPilot's own cluster) to
+    stdout; ferry provisions nothing itself (SkyPilot's parser checks the task:
+    tests/runs/executor/test_skypilot.py)."""
+    repo = project("--epochs 1")
+    result = invoke(None, "run", "--emit", "skypilot", "--nodes", "2", cwd=repo)
+    assert result.exit_code == 0, result.output
+    assert "num_nodes: 2" in result.stdout and "ferry exec" in result.stdout
+    assert "down: true" in result.stdout
+    s3 = aws_client("s3", os.environ["AWS_ENDPOINT_URL_S3"])
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ws/runs/")["Contents"]]
+    assert any(k.endswith("/bundle/run.json") for k in keys)
+    assert any(k.endswith("-py3-none-any.whl") for k in keys)
+    assert_nothing_left(moto_server.url)  # no instance, volume, group or secret
