@@ -161,3 +161,23 @@ def test_emit_skypilot_writes_a_task_and_creates_nothing_in_ec2(
     assert any(k.endswith("/bundle/run.json") for k in keys)
     assert any(k.endswith("-py3-none-any.whl") for k in keys)
     assert_nothing_left(moto_server.url)  # no instance, volume, group or secret
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('deploy_key_file = "/nonexistent/key"\n', "deploy_key_file /nonexistent/key cannot"),
+        ('git_token_env = "FERRY_TEST_NO_TOKEN"\n', "export FERRY_TEST_NO_TOKEN=<token>"),
+        ("budget = 0.0001\n", "Lower max_runtime, pick a cheaper instance_type"),
+        ('pull = ["datasets"]\n', "names the mapping 'datasets', which the workspace lacks"),
+        ('instance_typo = "x"\n', "Did you mean 'instance_type'?"),
+    ],
+)
+def test_run_file_problems_stop_ferry_run_before_anything_is_made(
+    project: Any, moto_server: LocalEc2Server, tmp_path: Path, extra: str, message: str
+) -> None:
+    repo = project("--epochs 1", extra=extra)
+    result = invoke(None, "run", cwd=repo)
+    assert result.exit_code == 3 and message in result.stderr, result.output
+    assert not list((tmp_path / "state").glob("ferry/runs/*.jsonl"))  # not even a ledger
+    assert_nothing_left(moto_server.url)

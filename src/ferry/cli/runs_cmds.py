@@ -70,7 +70,14 @@ def _secrets(spec: RunSpec, env: RunEnv) -> dict[str, str]:
             )
         found["git-token"] = os.environ[spec.git_token_env]
     if spec.deploy_key_file:
-        found["deploy-key"] = Path(spec.deploy_key_file).expanduser().read_text()
+        path = Path(spec.deploy_key_file).expanduser()
+        try:
+            found["deploy-key"] = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"[run] deploy_key_file {path} cannot be read ({exc.__class__.__name__}).",
+                "Point deploy_key_file at the private key of the repository's deploy key.",
+            ) from exc
     return found
 
 
