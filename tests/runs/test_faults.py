@@ -128,10 +128,13 @@ def test_8_spot_interruption(
 
 
 class Ec2Faults:
-    def __init__(self, upstream: str, lose: int, dependency: int, hide: int) -> None:
+    def __init__(
+        self, upstream: str, lose: int, dependency: int, hide: int, window: str = "0:0"
+    ) -> None:
         script = Path(__file__).parents[1] / "support" / "ec2faults.py"
+        args = [upstream, str(lose), str(dependency), str(hide), window]
         self.process = subprocess.Popen(
-            [sys.executable, str(script), upstream, str(lose), str(dependency), str(hide)],
+            [sys.executable, str(script), *args],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -162,7 +165,9 @@ def test_9_lost_answer_dependency_violation_invisible_instance(
         "KeyPairs"
     ]:
         ec2.create_key_pair(KeyName="dev-key")
-    faults = Ec2Faults(moto_server.url, lose=1, dependency=2, hide=3)
+    # Hidden: the 3 describe calls right after RunInstances, and every one 1 to 4 s after
+    # it, while the run is followed: a run whose instance is not visible is not over.
+    faults = Ec2Faults(moto_server.url, lose=1, dependency=2, hide=3, window="1:4")
     try:
         repo = project(
             "--epochs 1",
@@ -174,6 +179,7 @@ def test_9_lost_answer_dependency_violation_invisible_instance(
     finally:
         faults.stop()
     assert counts["lost"] == 1 and counts["dependency"] == 2 and counts["hidden"] >= 1, counts
+    assert counts["hidden_later"] >= 3, counts  # the run was followed through the window
     assert ran.code == 0, ran.why()
     tag = [{"Name": "tag:ferry:run", "Values": [ran.report["run_id"]]}]
     runs = ec2.describe_instances(Filters=tag)["Reservations"]

@@ -2,13 +2,14 @@
 emulator produces: a lost ``RunInstances`` answer, ``DependencyViolation`` on deleting a
 security group, an instance not yet visible right after creation.
 
-Run as ``python ec2faults.py UPSTREAM_URL LOSE DEPENDENCY HIDE``: it prints its port, then
-forwards every request, except that it
+Run as ``python ec2faults.py UPSTREAM_URL LOSE DEPENDENCY HIDE [FROM:TO]``: it prints its
+port, then forwards every request, except that it
 - forwards the first LOSE ``RunInstances`` calls and drops their answers (the connection
   closes: the caller cannot know the instance exists);
 - answers the first DEPENDENCY ``DeleteSecurityGroup`` calls with ``DependencyViolation``;
 - answers the HIDE ``DescribeInstances`` calls after each ``RunInstances`` as if the
-  instance did not exist yet.
+  instance did not exist yet, and, with FROM:TO, every one made between FROM and TO
+  seconds after the last ``RunInstances`` (eventual consistency while a run is followed).
 ``GET /__counts__`` returns how many of each fault it injected (JSON).
 """
 
@@ -18,12 +19,14 @@ import http.client
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 _lock = threading.Lock()
-_state = {"lost": 0, "dependency": 0, "hidden": 0, "hide_left": 0}
+_state = {"lost": 0, "dependency": 0, "hidden": 0, "hide_left": 0, "launched_at": 0.0}
 _limits = {"lost": 0, "dependency": 0, "hide": 0}
+_window = (0.0, 0.0)  # seconds after the last RunInstances during which instances hide
 UPSTREAM = ("127.0.0.1", 0)
 _ERROR = (
     "<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error><Code>{code}</Code>"
@@ -75,6 +78,7 @@ class Handler(BaseHTTPRequestHandler):
     def _fault(self, action: str, form: dict[str, list[str]]) -> str:
         if action == "RunInstances":
             _state["hide_left"] = _limits["hide"]
+            _state["launched_at"] = time.monotonic()
             if _state["lost"] < _limits["lost"]:
                 _state["lost"] += 1
                 return "lose"
@@ -84,6 +88,14 @@ class Handler(BaseHTTPRequestHandler):
         if action == "DescribeInstances" and _state["hide_left"] > 0:
             _state["hide_left"] -= 1
             _state["hidden"] += 1
+            return "hide"
+        since = time.monotonic() - float(_state["launched_at"])
+        if (
+            action == "DescribeInstances"
+            and _state["launched_at"]
+            and _window[0] <= since < _window[1]
+        ):
+            _state["hidden_later"] = int(_state.get("hidden_later", 0)) + 1
             return "hide"
         return ""
 
@@ -109,10 +121,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    global UPSTREAM
+    global UPSTREAM, _window
     url = urlparse(sys.argv[1])
     UPSTREAM = (url.hostname or "127.0.0.1", url.port or 80)
     _limits.update(lost=int(sys.argv[2]), dependency=int(sys.argv[3]), hide=int(sys.argv[4]))
+    if len(sys.argv) > 5:
+        start, end = sys.argv[5].split(":")
+        _window = (float(start), float(end))
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
