@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.aws import AwsOptions
+from ferry.aws import AwsOptions, StaticCredentials
 from ferry.config import Settings
 from ferry.errors import ConfigError
 from ferry.storage.names import check_region
@@ -142,6 +142,7 @@ class S3Options:
         concurrency: how many requests run at once (thread pool and connection pool size).
         fast: send single-request GETs, PUTs and listings through obstore where it can
             (see :mod:`ferry.storage.s3_fast`); False keeps every request on boto3.
+        credentials: explicit keys instead of the credential chain (rarely needed).
     """
 
     endpoint_url: str | None = None
@@ -152,6 +153,7 @@ class S3Options:
     max_attempts: int = 8
     concurrency: int = 32
     fast: bool = True
+    credentials: StaticCredentials | None = None
 
     def __post_init__(self) -> None:
         if self.region is not None:
@@ -178,6 +180,12 @@ class S3Options:
     def env_credentials(self) -> dict[str, str] | None:
         """The standard key variables, when set and no profile is named: the fast path can
         then sign requests without loading boto3 (which would find the same keys first)."""
+        if self.credentials is not None:
+            given = {
+                "access_key_id": self.credentials.access_key_id,
+                "secret_access_key": self.credentials.secret_access_key,
+            }
+            return given | ({"token": self.credentials.token} if self.credentials.token else {})
         if self.profile is not None:
             return None
         key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
@@ -191,7 +199,9 @@ class S3Options:
     def aws(self) -> AwsOptions:
         """The AWS connection options these S3 options imply (see :mod:`ferry.aws`)."""
         endpoints = {"s3": self.endpoint_url} if self.endpoint_url else {}
-        return AwsOptions(self.region, self.profile, self.max_attempts, endpoints)
+        return AwsOptions(
+            self.region, self.profile, self.max_attempts, endpoints, self.credentials
+        )
 
     def session(self) -> boto3.session.Session:
         """A boto3 session for the configured profile (credentials come from its chain)."""

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from ferry.tracking.annotated import Annotated
 from ferry.tracking.client import Project, Rubicon
-from ferry.tracking.entities import Annotated
 
 __all__ = ["AsyncRubicon", "Awaitable"]
 
