@@ -3,23 +3,25 @@
 An archive is a zip of the project's ``experiments/`` folder (each experiment's folder at
 the top: ``<id>/metadata.json``, ``<id>/metrics/...``) written to
 ``<root>/<project>/archives/archive-<timestamp>.zip``, so rubicon-ml and ferry read each
-other's archives. ferry adds each experiment's metric steps under ``<id>/history/``, a
-folder rubicon-ml does not look at. Files go through a temporary folder, so a large
-artifact is never held in memory whole.
+other's archives. An archive written to another root also gives that root the project's
+``metadata.json`` if it has none, so the archive can be unpacked from there. ferry adds
+each experiment's metric steps under ``<id>/history/``, a folder rubicon-ml ignores.
+Files go through a temporary folder, so a large artifact is never held in memory whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from ferry.errors import NotFoundError, RubiconException
+from ferry.errors import AlreadyExistsError, NotFoundError, RubiconException
 from ferry.storage.base import Store
 from ferry.storage.batch import download_tree, put_many
 from ferry.tracking.codec import slugify
-from ferry.tracking.repository import METADATA, Repository
+from ferry.tracking.repository import METADATA, Repository, plain
 
 __all__ = ["read_archives", "write_archive"]
 
@@ -51,7 +53,17 @@ def write_archive(
         _zip(staged, archive)
         key = f"{slug}/archives/archive-{datetime.now().timestamp()}.zip"
         target.put_file(key, archive)
-    return f"{_plain(target.url)}/{key}"
+    _copy_project(store, target, slug)
+    return f"{plain(target.url)}/{key}"
+
+
+def _copy_project(source: Store, target: Store, slug: str) -> None:
+    """Give the archive's root the project's record, unless it has one: unpacking the
+    archive there needs it (rubicon-ml leaves that to the user)."""
+    if source is target:
+        return
+    with contextlib.suppress(AlreadyExistsError):
+        target.put(f"{slug}/{METADATA}", source.get(f"{slug}/{METADATA}"), mode="create")
 
 
 def _zip(folder: Path, archive: Path) -> None:
@@ -59,15 +71,6 @@ def _zip(folder: Path, archive: Path) -> None:
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
             if path.is_file():
                 out.write(path, path.relative_to(folder).as_posix())
-
-
-def _plain(url: str) -> str:
-    """A ``file://`` URL as a plain path (what rubicon-ml returns); others as they are."""
-    if url.startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
-        return str(Path(unquote(urlparse(url).path)))
-    return url
 
 
 def read_archives(repository: Repository, project: str, source: Store, latest_only: bool) -> int:

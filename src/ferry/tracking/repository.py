@@ -47,7 +47,7 @@ from ferry.tracking.domain import (
 )
 from ferry.tracking.record_cache import NoRecordCache, RecordCache
 
-__all__ = ["Annotations", "Repository", "Where", "warn_missing"]
+__all__ = ["Annotations", "Repository", "Where", "plain", "warn_missing"]
 
 METADATA = "metadata.json"
 _NAMED = {Metric: "metrics", Parameter: "parameters", Feature: "features"}
@@ -85,8 +85,20 @@ class Annotations:
 
 def warn_missing(url: str, key: str) -> None:
     """rubicon-ml's warning for a folder without its ``metadata.json`` (such as a stray
-    ``.ipynb_checkpoints``), in rubicon-ml's words."""
-    warnings.warn(f"{url}/{key} not found. Was this file unintentionally created?", stacklevel=2)
+    ``.ipynb_checkpoints``), in rubicon-ml's words (a local root as a plain path)."""
+    warnings.warn(
+        f"{plain(url)}/{key} not found. Was this file unintentionally created?", stacklevel=2
+    )
+
+
+def plain(url: str) -> str:
+    """A ``file://`` URL as a plain path; other URLs as they are."""
+    if url.startswith("file://"):
+        from pathlib import Path
+        from urllib.parse import unquote, urlparse
+
+        return str(Path(unquote(urlparse(url).path)))
+    return url
 
 
 def _is_duplicate(exc: BaseException) -> bool:

@@ -63,7 +63,14 @@ def _as(frame: Any, df_type: str) -> Any:
     if df_type == "pandas":
         return frame
     if df_type == "dask":
-        import dask.dataframe as dd
+        try:
+            import dask.dataframe as dd
+        except ImportError:
+            from ferry.errors import RubiconException
 
+            raise RubiconException(
+                "df_type='dask' needs dask, which is not installed.",
+                "pip install 'dask[dataframe]'",
+            ) from None
         return dd.from_pandas(frame, npartitions=1)
     raise ValueError(f"`df_type` must be one of ['pandas', 'dask'], not {df_type!r}")
