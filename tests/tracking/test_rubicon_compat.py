@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from ferry import Rubicon
-from ferry.devserver import ensure_tool
+from ferry.devserver import LocalS3Server, ensure_tool
 from ferry.tracking.codec import dumps, loads
 from ferry.tracking.domain import (
     Artifact,
@@ -245,3 +245,32 @@ def test_archives_made_by_rubicon_unpack_in_ferry(rubicon_python: Path, tmp_path
         assert (experiment.name, experiment.tags) == (f"run-{i}", ["archived"])
         assert experiment.metric("accuracy").value == i / 10
         assert experiment.artifact(name="model.bin").get_data() == f"weights {i}".encode()
+
+
+def test_rubicon_on_s3_with_s3fs_options_and_a_record_it_rewrites(
+    rubicon_python: Path, s3_server: LocalS3Server, bucket: str, tmp_path: Path
+) -> None:
+    """The same storage options in both; ferry's record cache sees rubicon-ml's rewrite."""
+    root = f"s3://{bucket}/root"
+    written = run_rubicon(rubicon_python, "s3_root.py", "write", root, s3_server.url)
+    options = {
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": s3_server.url, "region_name": "us-east-1"},
+        "cache_dir": str(tmp_path / "cache"),
+    }
+    rb = Rubicon(persistence="filesystem", root_dir=root, **options)
+    (experiment,) = rb.get_project("On S3").experiments()
+    assert (experiment.id, experiment.description, experiment.tags) == (
+        written["id"],
+        "as logged",
+        ["s3"],
+    )
+    assert experiment.metric("accuracy").value == 0.75
+    assert experiment.parameters()[0].value == 3
+    run_rubicon(rubicon_python, "s3_root.py", "rewrite", root, s3_server.url)
+    (again,) = rb.get_project("On S3").experiments()
+    assert again.description == "rewritten by rubicon-ml"
+    assert Rubicon(root_dir=root, **options).get_project_as_df("On S3")["description"][0] == (
+        "rewritten by rubicon-ml"
+    )
