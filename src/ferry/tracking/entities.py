@@ -155,7 +155,7 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
         where = self._where
         handle = self._backends.write(
             lambda r: r.log_point(where, record, point),
-            order=f"{self.id}/{slugify(name)}",
+            order=f"{self.id}/metrics/{slugify(name)}",
             synchronous=synchronous,
         )
         return self._logged(Metric, record, "metrics", handle)
@@ -272,7 +272,9 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
         """Write a metric/parameter/feature (once per name) and remember it."""
         where = self._where
         handle = self._backends.write(
-            lambda r: r.create_named(where, record), synchronous=synchronous
+            lambda r: r.create_named(where, record),
+            order=f"{self.id}/{folder}/{slugify(record.name)}",  # the first of a name wins
+            synchronous=synchronous,
         )
         return self._logged(cls, record, folder, handle)
 

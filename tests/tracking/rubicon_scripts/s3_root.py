@@ -1,6 +1,6 @@
 """Run by rubicon-ml's own venv: write, then rewrite, a root on S3 with s3fs's options.
 
-    python s3_root.py write|rewrite s3://BUCKET/ROOT ENDPOINT
+python s3_root.py write|rewrite s3://BUCKET/ROOT ENDPOINT
 """
 
 import json
