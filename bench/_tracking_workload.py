@@ -122,9 +122,7 @@ class Client:
             shutil.rmtree(self.args.cache_dir, ignore_errors=True)
 
 
-def timed(
-    name: str, work: Callable[[], Any], client: Client, out: dict[str, Any]
-) -> Any:
+def timed(name: str, work: Callable[[], Any], client: Client, out: dict[str, Any]) -> Any:
     store = client.store
     before = Counter(store.counts) if store is not None else None
     started = time.perf_counter()
