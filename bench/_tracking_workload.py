@@ -52,6 +52,10 @@ def counting_store(root: str) -> Any:
         def url(self) -> str:
             return str(self.inner.url)
 
+        def get(self, key: str) -> bytes:
+            self.count("GET")
+            return bytes(self.inner.get(key))
+
         def get_object(self, key: str) -> Any:
             self.count("GET")
             return self.inner.get_object(key)

@@ -12,7 +12,7 @@ import pytest
 from ferry import Rubicon
 from ferry.storage.s3 import S3Store
 from ferry.storage.s3_options import S3Options
-from ferry.tracking.record_cache import NoRecordCache, SqliteRecordCache
+from ferry.tracking.record_cache import SqliteRecordCache
 from tests.support.recording import RecordingStore
 
 
@@ -94,17 +94,17 @@ def test_the_cache_can_be_switched_off(s3: Any) -> None:
     read_everything(s3()[0])
     off, store = s3(cache=False)
     read_everything(off)
-    assert isinstance(off.repository.cache, NoRecordCache)
+    assert off.repository.cache is None
     assert store.calls.count("get") > 10
 
 
 def test_no_cache_for_local_roots_nor_with_sse_c(tmp_path: Path) -> None:
-    assert isinstance(Rubicon(root_dir=str(tmp_path)).repository.cache, NoRecordCache)
+    assert Rubicon(root_dir=str(tmp_path)).repository.cache is None
     key = tmp_path / "sse.key"
     key.write_bytes(b"k" * 32)
     key.chmod(0o600)
     sse = Rubicon(root_dir="s3://bucket/root", sse_c_key_file=str(key), region="us-east-1")
-    assert isinstance(sse.repository.cache, NoRecordCache)
+    assert sse.repository.cache is None
     assert isinstance(
         Rubicon(root_dir="s3://bucket/r", region="us-east-1").repository.cache, SqliteRecordCache
     )

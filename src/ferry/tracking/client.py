@@ -208,13 +208,17 @@ class Rubicon:
 
 
 def _workers(stores: Sequence[Store], settings: Settings) -> int:
-    """Requests in flight when reading many records: none to wait for in memory."""
-    if all(s.url.startswith("memory://") for s in stores):
-        return 1
-    return settings.concurrency
+    """Requests in flight when reading or queueing many records: the concurrency setting
+    for S3, or when set explicitly; else one at a time in memory and on a local disk, where
+    a pool of threads only adds overhead."""
+    if any(s.url.startswith("s3://") for s in stores) or "concurrency" in settings.sources:
+        return settings.concurrency
+    return 1
 
 
-def _cache(stores: Sequence[Store], settings: Settings, wanted: bool | None) -> Any:
+def _cache(
+    stores: Sequence[Store], settings: Settings, wanted: bool | None
+) -> SqliteRecordCache | None:
     """The record cache: for S3 roots only (whose ETags change with the content), not
     with SSE-C (records would sit decrypted on disk), and not when switched off."""
     if wanted is False or uses_sse_c(settings):

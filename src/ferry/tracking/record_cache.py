@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["NoRecordCache", "RecordCache", "SqliteRecordCache", "default_cache_file"]
+__all__ = ["RecordCache", "SqliteRecordCache", "default_cache_file"]
 
 _CHUNK = 500  # keys per query (SQLite allows 999 parameters in old builds)
 _DAY = 86_400
@@ -37,16 +37,6 @@ class RecordCache(Protocol):
     def put_many(self, url: str, records: Iterable[tuple[str, str, bytes]]) -> None:
         """Keep (key, ETag, content) records of ``url``."""
         ...
-
-
-class NoRecordCache:
-    """No cache: every record is fetched."""
-
-    def get_many(self, url: str, wanted: Mapping[str, str]) -> dict[str, bytes]:
-        return {}
-
-    def put_many(self, url: str, records: Iterable[tuple[str, str, bytes]]) -> None:
-        return None
 
 
 def default_cache_file(cache_dir: str | None) -> Path:

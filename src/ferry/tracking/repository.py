@@ -45,7 +45,7 @@ from ferry.tracking.domain import (
     from_record,
     to_record,
 )
-from ferry.tracking.record_cache import NoRecordCache, RecordCache
+from ferry.tracking.record_cache import RecordCache
 
 __all__ = ["Annotations", "Repository", "Where", "plain", "warn_missing"]
 
@@ -125,7 +125,7 @@ class Repository:
         self.store = store
         self.workers = workers
         self.write_workers = workers
-        self.cache: RecordCache = cache or NoRecordCache()
+        self.cache = cache
 
     # -- paths -------------------------------------------------------------------------
 
@@ -191,6 +191,8 @@ class Repository:
         matches, else fetched concurrently (and then cached). Objects gone since the
         listing are left out."""
         wanted = {info.key: info.etag for info in listed}
+        if self.cache is None:  # the content alone is cheaper to read than with its ETag
+            return self.fetch(wanted, missing_ok=True)
         found = self.cache.get_many(self.store.url, wanted) if wanted else {}
         missing = [key for key in wanted if key not in found]
         if not missing:
