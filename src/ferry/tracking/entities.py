@@ -268,6 +268,11 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _values(self, folder: str) -> list[tuple[str, Any]]:
+        """(name, value) of each parameter or metric, without wrapping them (for tables)."""
+        kind = ParameterRecord if folder == "parameters" else MetricRecord
+        return [(r.name, r.value) for r in self._records(kind, folder)]
+
     def _log_named(self, cls: type[C], record: Any, folder: str, synchronous: bool | None) -> C:
         """Write a metric/parameter/feature (once per name) and remember it."""
         where = self._where

@@ -32,12 +32,12 @@ def experiment_rows(
             "tags": list(experiment.tags),
             "created_at": experiment.created_at,
         }
-        for parameter in experiment.parameters():
-            row[parameter.name] = parameter.value
-            parameters[parameter.name] = None
-        for metric in experiment.metrics():
-            row[metric.name] = metric.value
-            metrics[metric.name] = None
+        for name, value in experiment._values("parameters"):
+            row[name] = value
+            parameters[name] = None
+        for name, value in experiment._values("metrics"):
+            row[name] = value
+            metrics[name] = None
         rows.append(row)
     return rows, list(parameters), [m for m in metrics if m not in BASE_COLUMNS]
 
