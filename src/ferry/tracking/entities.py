@@ -270,8 +270,9 @@ class Experiment(HasArtifacts, Annotated[ExperimentRecord]):
 
     def _values(self, folder: str) -> list[tuple[str, Any]]:
         """(name, value) of each parameter or metric, without wrapping them (for tables)."""
-        kind = ParameterRecord if folder == "parameters" else MetricRecord
-        return [(r.name, r.value) for r in self._records(kind, folder)]
+        if folder == "parameters":
+            return [(r.name, r.value) for r in self._records(ParameterRecord, folder)]
+        return [(r.name, r.value) for r in self._records(MetricRecord, folder)]
 
     def _log_named(self, cls: type[C], record: Any, folder: str, synchronous: bool | None) -> C:
         """Write a metric/parameter/feature (once per name) and remember it."""
