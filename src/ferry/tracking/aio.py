@@ -76,5 +76,7 @@ class AsyncRubicon(Awaitable):
         )
 
     def close(self) -> None:
-        """Stop the worker threads (they also stop when the program exits)."""
+        """Stop the worker threads (they also stop when the program exits) and flush the
+        client's queued writes, if any."""
         self._executor.shutdown(wait=True)
+        self._target.close()
