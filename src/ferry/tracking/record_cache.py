@@ -61,6 +61,7 @@ class SqliteRecordCache:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._broken = False
+        self._total: int | None = None  # content bytes held, counted once, then added up
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -132,14 +133,21 @@ class SqliteRecordCache:
         def write(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
             db.commit()
-            self._evict(db)
+            if self._total is None:
+                self._total = _content_bytes(db)
+            else:  # an over-estimate when a row was replaced: counted again when over the cap
+                self._total += sum(len(row[3]) for row in rows)
+            if self._total > self.max_bytes:
+                self._total = self._evict(db)
 
         self._guarded("writing", write)
 
-    def _evict(self, db: sqlite3.Connection) -> None:
-        (total,) = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM records").fetchone()
+    def _evict(self, db: sqlite3.Connection) -> int:
+        """Drop least recently used records until 90% of the cap is left (other processes
+        share the file, so the total is counted afresh); the bytes left."""
+        total = _content_bytes(db)
         if total <= self.max_bytes:
-            return
+            return total
         while total > self.max_bytes * 0.9:
             # Drop the least recently used tenth at a time until 90% of the cap is left.
             rows = db.execute(
@@ -151,9 +159,16 @@ class SqliteRecordCache:
             total -= sum(size for _, size in rows)
             if not rows:
                 break
+        return total
 
     def close(self) -> None:
+        """Close the database (it opens again on next use)."""
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _content_bytes(db: sqlite3.Connection) -> int:
+    (total,) = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM records").fetchone()
+    return int(total)
