@@ -33,6 +33,47 @@ from collections.abc import Callable
 from typing import Any
 
 PAGE = 1000  # keys per listing page (S3's maximum, and what ferry asks for)
+FLOOR_BUCKET = "bench-floor"
+
+
+def server_times(n: int = 1000) -> dict[str, float]:
+    """The server's seconds per request of each kind right now: at full concurrency (32
+    in flight) and one by one, sent by obstore (the leanest client) to FLOOR_BUCKET."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import obstore
+    from obstore.store import S3Store
+
+    store = S3Store(
+        FLOOR_BUCKET, endpoint=os.environ["AWS_ENDPOINT_URL"], region="us-east-1",
+        access_key_id="test", secret_access_key="test", virtual_hosted_style_request=False,
+        client_options={"allow_http": True},
+    )  # fmt: skip
+    body = b'{"name": "metric", "value": 0.142857, "created_at": "2026-01-01T00:00:00"}' * 3
+    run = f"{time.time_ns()}"
+
+    def each(call: Callable[[int], Any], items: range, workers: int) -> float:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(call, items))
+        return (time.perf_counter() - started) / len(items)
+
+    def put(i: int) -> Any:
+        return obstore.put(store, f"{run}/{i}/metadata.json", body, mode="create")
+
+    def get(i: int) -> Any:
+        return obstore.get(store, f"{run}/{i}/metadata.json").bytes()
+
+    def page(_: int) -> Any:
+        return next(iter(obstore.list(store, run, chunk_size=PAGE)))
+
+    return {
+        "PUT": each(put, range(n), 32),
+        "GET": each(get, range(n), 32),
+        "LIST": each(page, range(32), 32),  # pages of 1,000 keys
+        "sequential PUT": each(put, range(n, n + n // 4), 1),
+        "sequential GET": each(get, range(n // 4), 1),
+    }
 
 
 def counting_store(root: str) -> Any:
@@ -126,7 +167,14 @@ class Client:
             shutil.rmtree(self.args.cache_dir, ignore_errors=True)
 
 
+def calibrated(name: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """With --calibrate, the server's time per request just before phase ``name``."""
+    if args.calibrate:
+        out.setdefault("per_request", {})[name] = server_times()
+
+
 def timed(name: str, work: Callable[[], Any], client: Client, out: dict[str, Any]) -> Any:
+    calibrated(name, client.args, out)
     store = client.store
     before = Counter(store.counts) if store is not None else None
     started = time.perf_counter()
@@ -208,6 +256,7 @@ def run_ferry_async(args: argparse.Namespace) -> dict[str, Any]:
 
     async def work() -> None:
         experiment = await (await rb.create_project("metrics")).log_experiment("one")
+        calibrated("log_metrics", args, out)
         before = dict(client.store.counts)
         started = time.perf_counter()
         await asyncio.gather(
@@ -224,6 +273,7 @@ def run_ferry_async(args: argparse.Namespace) -> dict[str, Any]:
                 *(run.log_metric(f"score_{j}", (i + j) / 100) for j in range(10)),
             )
 
+        calibrated("create", args, out)
         before = dict(client.store.counts)
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(args.experiments)))
@@ -286,6 +336,7 @@ def main() -> None:
     parser.add_argument("--experiments", type=int, default=200)
     parser.add_argument("--metrics", type=int, default=1000)
     parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--calibrate", action="store_true", help="measure the server first")
     args = parser.parse_args()
     runners = {"mlflow": run_mlflow, "ferry-async": run_ferry_async}
     result = runners.get(args.tool, run_rubicon_like)(args)

@@ -24,8 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from ferry.devserver import LocalS3Server, ensure_tool
 
 WORKLOAD = Path(__file__).resolve().parent / "_tracking_workload.py"
 RUBICON_ML = ("rubicon-ml[s3,jsonpath]==0.15.3",)  # the same venv as the tests'
+FLOOR_BUCKET = "bench-floor"  # the calibration's objects, away from the measured listings
 WRITES = ("log_metrics", "create")
 READS = ("read_back_cold", "read_back_warm", "to_df_cold", "to_df_warm")
 TOOLS_RUN = (
@@ -56,6 +55,7 @@ def run(python: Path, tool: str, backend: str, root: str, env: dict[str, str], a
         str(python), str(WORKLOAD), tool, backend, root,
         "--experiments", str(args.experiments), "--metrics", str(args.metrics),
         "--cache-dir", str(cache),
+        *(["--calibrate"] if tool.startswith("ferry") and backend == "s3" else []),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -72,48 +72,12 @@ def run(python: Path, tool: str, backend: str, root: str, env: dict[str, str], a
     return result
 
 
-def calibrate(server: LocalS3Server, n: int = 2000) -> dict[str, float]:
-    """The server's seconds per request of each kind, at full concurrency and one by one."""
-    import obstore
-    from obstore.store import S3Store
-
-    server.create_bucket("bench-floor")
-    store = S3Store(
-        "bench-floor", endpoint=server.url, region="us-east-1", access_key_id="test",
-        secret_access_key="test", virtual_hosted_style_request=False,
-        client_options={"allow_http": True},
-    )  # fmt: skip
-    body = b'{"name": "metric", "value": 0.142857, "created_at": "2026-01-01T00:00:00"}' * 3
-    run = f"{time.time_ns()}"
-
-    def timed(call: Any, items: range, workers: int) -> float:
-        started = time.perf_counter()
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(call, items))
-        return (time.perf_counter() - started) / len(items)
-
-    def put(i: int) -> Any:
-        return obstore.put(store, f"{run}/{i}/metadata.json", body, mode="create")
-
-    def get(i: int) -> Any:
-        return obstore.get(store, f"{run}/{i}/metadata.json").bytes()
-
-    def page(_: int) -> Any:
-        return next(iter(obstore.list(store, run, chunk_size=1000)))
-
-    return {
-        "PUT": timed(put, range(n), 32),
-        "GET": timed(get, range(n), 32),
-        "LIST": timed(page, range(64), 32),  # pages of 1,000 keys
-        "sequential PUT": timed(put, range(n, n + n // 4), 1),
-        "sequential GET": timed(get, range(n // 4), 1),
-    }
-
-
-def floors(result: Result, per: dict[str, float]) -> dict[str, tuple[float, float, int]]:
-    """For each phase: (floor at full concurrency, sequential floor, requests sent)."""
+def floors(result: Result) -> dict[str, tuple[float, float, int]]:
+    """For each phase: (floor at full concurrency, sequential floor, requests sent), from
+    the server times measured just before that phase."""
     found = {}
     for phase, counts in result.get("requests", {}).items():
+        per = result["per_request"][phase]
         kinds = {k: k if k in per else "GET" for k in counts}  # a HEAD costs about a GET
         full = sum(n * per[kinds[k]] for k, n in counts.items())
         one_by_one = sum(
@@ -142,7 +106,7 @@ def main() -> None:
     results: dict[tuple[str, str], Result] = {}
     with LocalS3Server(tools_dir=TOOLS) as server:
         env = {**os.environ, **server.env()}
-        per = calibrate(server)
+        server.create_bucket(FLOOR_BUCKET)
         for tool, backends in TOOLS_RUN:
             for backend in backends:
                 if backend not in args.backends.split(","):
@@ -155,22 +119,16 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
                 root = f"s3://{bucket}/root" if backend == "s3" else str(folder)
                 results[(tool, backend)] = run(pythons[tool], tool, backend, root, env, args)
-        after = calibrate(server)
-    per = {kind: (per[kind] + after[kind]) / 2 for kind in per}
-    report(results, per, args)
+    report(results, args)
 
 
-def report(results: dict[tuple[str, str], Result], per: dict[str, float], args: Any) -> None:
+def report(results: dict[tuple[str, str], Result], args: Any) -> None:
     tools = ("ferry", "ferry-bg", "ferry-async", "rubicon", "mlflow")
     pairs = (("rubicon", "ferry"), ("rubicon", "ferry-bg"), ("rubicon", "ferry-async"),
              ("mlflow", "ferry"))  # fmt: skip
     print(
         f"\nTracking: {args.metrics} metrics; {args.experiments} experiments x (10 params + "
-        "10 metrics); seconds inside each process; ratio = peer / ferry.\nServer time per "
-        "request at full concurrency: "
-        + ", ".join(f"{k} {v * 1000:.3f} ms" for k, v in per.items() if "sequential" not in k)
-        + f"; one by one: PUT {per['sequential PUT'] * 1000:.3f} ms, GET "
-        f"{per['sequential GET'] * 1000:.3f} ms."
+        "10 metrics); seconds inside each process; ratio = peer / ferry."
     )
     print(
         f"{'backend':8}{'phase':16}"
@@ -189,25 +147,30 @@ def report(results: dict[tuple[str, str], Result], per: dict[str, float], args: 
                 usable = peer_time is not None and base_time and phase in (*WRITES, *READS)
                 ratios += f"{peer_time / base_time:>19.1f}x" if usable else f"{'':>20}"
             print(f"{backend:8}{phase:16}{cells}{ratios}")
-    print_floors(results, per)
+    print_floors(results)
 
 
-def print_floors(results: dict[tuple[str, str], Result], per: dict[str, float]) -> None:
+def print_floors(results: dict[tuple[str, str], Result]) -> None:
     print(
-        "\nRequest floor on S3 (requests sent x server time per request): "
-        "floor at full concurrency, sequential floor (one round trip at a time), tool / floor"
+        "\nRequest floor on S3 = requests sent x the server's time per request, measured "
+        "just before each phase: at full concurrency (32 in flight), and one by one (what a "
+        "call that waits for its answer cannot beat); time / floor"
     )
-    print(f"{'tool':12}{'phase':16}{'requests':>10}{'time':>10}{'floor':>10}{'seq.floor':>11}"
-          f"{'time/floor':>12}")  # fmt: skip
+    print(
+        f"{'tool':12}{'phase':16}{'requests':>10}{'ms/req':>8}{'seq.ms':>8}{'time':>9}"
+        f"{'floor':>9}{'seq.floor':>10}{'time/floor':>11}{'time/seq':>10}"
+    )
     for tool in ("ferry", "ferry-bg", "ferry-async"):
         result = results.get((tool, "s3"))
         if result is None:
             continue
-        for phase, (full, sequential, count) in floors(result, per).items():
-            took = result["times"][phase]
+        for phase, (full, sequential, count) in floors(result).items():
+            took, per = result["times"][phase], result["per_request"][phase]
+            kind = "PUT" if phase in WRITES else "GET"
             print(
-                f"{tool:12}{phase:16}{count:>10}{took:>10.3f}{full:>10.3f}{sequential:>11.3f}"
-                f"{took / full:>11.2f}x"
+                f"{tool:12}{phase:16}{count:>10}{per[kind] * 1000:>8.3f}"
+                f"{per['sequential ' + kind] * 1000:>8.3f}{took:>9.3f}{full:>9.3f}"
+                f"{sequential:>10.3f}{took / full:>10.2f}x{took / sequential:>9.2f}x"
             )
 
 
