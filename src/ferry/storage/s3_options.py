@@ -199,9 +199,7 @@ class S3Options:
     def aws(self) -> AwsOptions:
         """The AWS connection options these S3 options imply (see :mod:`ferry.aws`)."""
         endpoints = {"s3": self.endpoint_url} if self.endpoint_url else {}
-        return AwsOptions(
-            self.region, self.profile, self.max_attempts, endpoints, self.credentials
-        )
+        return AwsOptions(self.region, self.profile, self.max_attempts, endpoints, self.credentials)
 
     def session(self) -> boto3.session.Session:
         """A boto3 session for the configured profile (credentials come from its chain)."""

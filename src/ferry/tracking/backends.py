@@ -18,7 +18,7 @@ from ferry.errors import FerryError, MultiError, RubiconException
 from ferry.storage import Store, open_store
 from ferry.storage.composite import CompositeStore
 from ferry.storage.memory import MemoryStore
-from ferry.tracking.options import StorageOptions
+from ferry.tracking.options import StorageOptions, storage_options
 from ferry.tracking.repository import Repository
 from ferry.tracking.writer import DONE, WriteHandle, Writer
 
@@ -40,10 +40,14 @@ def memory_store(root_dir: str | None) -> MemoryStore:
         return _memory.setdefault(name, MemoryStore(name))
 
 
-def open_root(config: dict[str, Any], options: StorageOptions) -> Store:
-    """The store of one ``{"persistence": ..., "root_dir": ...}`` backend."""
-    persistence = config.get("persistence", "filesystem")
-    root_dir = config.get("root_dir")
+def open_root(config: dict[str, Any], given: dict[str, Any], options: StorageOptions) -> Store:
+    """The store of one ``{"persistence": ..., "root_dir": ...}`` backend; other keys of
+    ``config`` are storage options for this backend only (over the ``given`` ones, which
+    ``options`` sorted)."""
+    persistence = config.pop("persistence", "filesystem")
+    root_dir = config.pop("root_dir", None)
+    if config:
+        options = storage_options({**given, **config})
     if persistence not in PERSISTENCES:
         raise RubiconException(
             f"persistence must be one of {list(PERSISTENCES)}, not {persistence!r}.",

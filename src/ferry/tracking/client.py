@@ -80,7 +80,7 @@ class Rubicon:
         settings = load_settings(options.settings)
         if stores is None:
             configs = composite_config or [{"persistence": persistence, "root_dir": root_dir}]
-            stores = [open_root(dict(config), options) for config in configs]
+            stores = [open_root(dict(config), storage_options, options) for config in configs]
         if not stores:
             raise RubiconException("No storage backend configured.", "Give a root_dir.")
         store = stores[0] if len(stores) == 1 else CompositeStore(stores)
