@@ -73,6 +73,7 @@ def server_times(n: int = 1000) -> dict[str, float]:
         "LIST": each(page, range(32), 32),  # pages of 1,000 keys
         "sequential PUT": each(put, range(n, n + n // 4), 1),
         "sequential GET": each(get, range(n // 4), 1),
+        "sequential LIST": each(page, range(8), 1),  # a listing's pages come one by one
     }
 
 
