@@ -148,6 +148,20 @@ def report(results: dict[tuple[str, str], Result], args: Any) -> None:
                 ratios += f"{peer_time / base_time:>19.1f}x" if usable else f"{'':>20}"
             print(f"{backend:8}{phase:16}{cells}{ratios}")
     print_floors(results)
+    print_cpu(results)
+
+
+def print_cpu(results: dict[tuple[str, str], Result]) -> None:
+    """CPU seconds per phase on the local disk, where each tool works alone in its process
+    (less swayed than wall time by other load on the machine)."""
+    tools = [t for t in ("ferry", "rubicon", "mlflow") if (t, "local") in results]
+    print("\nCPU seconds per phase, local disk:")
+    print(f"{'phase':16}" + "".join(f"{t:>10}" for t in tools))
+    for phase in (*WRITES, *READS):
+        cells = [results[(t, "local")].get("cpu", {}).get(phase) for t in tools]
+        print(
+            f"{phase:16}" + "".join(f"{c:>10.3f}" if c is not None else f"{'-':>10}" for c in cells)
+        )
 
 
 def print_floors(results: dict[tuple[str, str], Result]) -> None:
