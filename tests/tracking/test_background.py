@@ -16,15 +16,15 @@ import pytest
 
 from ferry import Rubicon, RubiconException
 from ferry.devserver import LocalS3Server
+from ferry.storage import Store, open_store
 from ferry.storage.base import ObjectInfo, PutMode
-from ferry.storage.local import LocalStore
 from tests.support.recording import RecordingStore
 
 
 class GatedStore(RecordingStore):
     """Holds every write until ``gate`` is set; ``jitter`` delays each write at random."""
 
-    def __init__(self, inner: LocalStore, jitter: float = 0.0) -> None:
+    def __init__(self, inner: Store, jitter: float = 0.0) -> None:
         super().__init__(inner)
         self.gate = threading.Event()
         self.jitter = jitter
@@ -50,7 +50,7 @@ class GatedStore(RecordingStore):
 def test_calls_return_before_the_write_lands_and_failures_surface_at_flush(
     tmp_path: Path,
 ) -> None:
-    store = GatedStore(LocalStore(tmp_path / "root"))
+    store = GatedStore(open_store(str(tmp_path / "root")))
     store.gate.set()
     rubicon = Rubicon(stores=[store], synchronous=False)
     experiment = rubicon.create_project("p").log_experiment("e")  # projects: synchronous
@@ -89,7 +89,7 @@ def test_a_failure_taken_from_its_handle_is_not_raised_again(tmp_path: Path) -> 
 
 
 def test_reads_wait_for_queued_writes(tmp_path: Path) -> None:
-    store = GatedStore(LocalStore(tmp_path / "root"), jitter=0.002)
+    store = GatedStore(open_store(str(tmp_path / "root")), jitter=0.002)
     store.gate.set()
     with Rubicon(stores=[store], synchronous=False, concurrency=16) as rubicon:
         project = rubicon.create_project("p")
@@ -107,7 +107,7 @@ def test_reads_wait_for_queued_writes(tmp_path: Path) -> None:
 
 
 def test_a_metrics_steps_land_in_order(tmp_path: Path) -> None:
-    store = GatedStore(LocalStore(tmp_path / "root"), jitter=0.005)
+    store = GatedStore(open_store(str(tmp_path / "root")), jitter=0.005)
     store.gate.set()
     rubicon = Rubicon(stores=[store], synchronous=False, concurrency=32)
     experiment = rubicon.create_project("p").log_experiment("e")

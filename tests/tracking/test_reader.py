@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ferry import Rubicon
-from ferry.storage.s3 import S3Store
+from ferry.storage import open_store
 from ferry.storage.s3_options import S3Options
 from ferry.tracking.record_cache import SqliteRecordCache
 from tests.support.recording import RecordingStore
@@ -45,7 +45,7 @@ def read_everything(rubicon: Rubicon) -> Any:
 @pytest.fixture
 def s3(bucket: str, s3_options: S3Options, tmp_path: Path) -> Any:
     def reader(**kwargs: Any) -> tuple[Rubicon, RecordingStore]:
-        store = RecordingStore(S3Store(f"s3://{bucket}/root", s3_options))
+        store = RecordingStore(open_store(f"s3://{bucket}/root", s3_options=s3_options))
         return Rubicon(stores=[store], cache_dir=str(tmp_path / "cache"), **kwargs), store
 
     return reader

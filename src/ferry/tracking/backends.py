@@ -17,7 +17,6 @@ from ferry.config import Settings, load_settings
 from ferry.errors import FerryError, MultiError, RubiconException
 from ferry.storage import Store, open_store
 from ferry.storage.composite import CompositeStore
-from ferry.storage.memory import MemoryStore
 from ferry.tracking.options import StorageOptions, storage_options
 from ferry.tracking.repository import Repository
 from ferry.tracking.writer import DONE, WriteHandle, Writer
@@ -29,15 +28,17 @@ PERSISTENCES = ("memory", "filesystem")
 MEMORY_ROOT = "/root"  # rubicon-ml's default root in memory
 
 # rubicon-ml's memory persistence is one filesystem per process: the same here.
-_memory: dict[str, MemoryStore] = {}
+_memory: dict[str, Store] = {}
 _memory_lock = threading.Lock()
 
 
-def memory_store(root_dir: str | None) -> MemoryStore:
+def memory_store(root_dir: str | None) -> Store:
     """The process-wide in-memory root named ``root_dir`` (rubicon-ml's default if None)."""
     name = (root_dir or MEMORY_ROOT).rstrip("/") or MEMORY_ROOT
     with _memory_lock:
-        return _memory.setdefault(name, MemoryStore(name))
+        if name not in _memory:
+            _memory[name] = open_store(f"memory://{name}")
+        return _memory[name]
 
 
 def open_root(config: dict[str, Any], given: dict[str, Any], options: StorageOptions) -> Store:
