@@ -67,7 +67,8 @@ def run(python: Path, tool: str, backend: str, root: str, env: dict[str, str], a
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{tool} on {backend} failed:\n{err[-3000:]}")
     result: Result = json.loads(out.strip().splitlines()[-1])
-    result["times"]["cpu"] = usage.ru_utime + usage.ru_stime
+    own = usage.ru_utime + usage.ru_stime - result.get("calibration_cpu", 0.0)
+    result["times"]["cpu"] = own  # the calibration's requests are not the tool's
     result["times"]["rss_mib"] = usage.ru_maxrss / 1024
     shown = " ".join(f"{k}={v:.2f}" for k, v in result["times"].items())
     print(f"  {tool:11} {backend:6} {shown}", flush=True)
