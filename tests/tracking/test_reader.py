@@ -3,7 +3,9 @@ listing; a changed record is always seen; the cache is bounded and can be switch
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +100,44 @@ def test_the_cache_can_be_switched_off(s3: Any) -> None:
     assert store.calls.count("get") > 10
 
 
-def test_no_cache_for_local_roots_nor_with_sse_c(tmp_path: Path) -> None:
-    assert Rubicon(root_dir=str(tmp_path)).repository.cache is None
+def test_no_cache_in_memory_nor_with_sse_c(tmp_path: Path) -> None:
+    assert Rubicon(persistence="memory", root_dir=str(tmp_path)).repository.cache is None
     key = tmp_path / "sse.key"
     key.write_bytes(b"k" * 32)
     key.chmod(0o600)
     sse = Rubicon(root_dir="s3://bucket/root", sse_c_key_file=str(key), region="us-east-1")
     assert sse.repository.cache is None
-    assert isinstance(
-        Rubicon(root_dir="s3://bucket/r", region="us-east-1").repository.cache, SqliteRecordCache
-    )
+    for root in ("s3://bucket/r", str(tmp_path)):
+        cache = Rubicon(root_dir=root, region="us-east-1").repository.cache
+        assert isinstance(cache, SqliteRecordCache)
+
+
+def test_local_records_are_cached_once_settled(tmp_path: Path) -> None:
+    """A local ETag is size and modification time: a record is kept only once it was last
+    modified well before the read, so a later rewrite always has another ETag."""
+    root = tmp_path / "root"
+    fill(Rubicon(root_dir=str(root), cache=False), experiments=2)
+
+    def reader() -> tuple[Rubicon, RecordingStore]:
+        store = RecordingStore(open_store(str(root)))
+        return Rubicon(stores=[store], cache_dir=str(tmp_path / "cache")), store
+
+    expected = read_everything(reader()[0])
+    young, store = reader()
+    assert read_everything(young) == expected
+    assert store.calls.count("get") == 1 + 2 * 2 * 7  # both passes read: nothing was kept
+    old = time.time() - 60
+    for path in root.rglob("*.json"):
+        os.utime(path, (old, old))
+    read_everything(reader()[0])
+    settled, store = reader()
+    assert read_everything(settled) == expected
+    assert store.calls.count("get") == 1  # only the project's record, read by key
+    run = Rubicon(root_dir=str(root), cache=False).get_project("p").experiments()[0]
+    run.log_metric("loss", 0.1, step=3)  # rewrites a settled record
+    again, store = reader()
+    first = again.get_project("p").experiments()[0]
+    assert {m.name: m.value for m in first.metrics()}["loss"] == 0.1
 
 
 def test_the_cache_is_bounded_and_keeps_what_was_used_last(tmp_path: Path) -> None:

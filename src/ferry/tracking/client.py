@@ -39,6 +39,7 @@ from ferry.tracking.snapshot import Snapshot
 __all__ = ["Project", "Rubicon"]
 
 CACHE_MAX_BYTES = 512 * 1024**2
+SETTLED_AFTER = 2.0  # seconds: a local record is cached once that much older than the read
 
 
 class Rubicon:
@@ -54,9 +55,9 @@ class Rubicon:
         stores: stores to use directly instead of ``persistence``/``root_dir``.
         synchronous: False queues every write and returns at once (see :meth:`flush`);
             each logging call can also choose with its own ``synchronous=`` argument.
-        cache: keep the records read from S3 in the user cache folder, keyed by ETag, so an
-            unchanged project reads back at the cost of its listing (default: on for S3
-            roots without SSE-C; False switches it off).
+        cache: keep the records read in the user cache folder, keyed by ETag, so an
+            unchanged project reads back at the cost of its listing (default: on for S3 and
+            local roots, off in memory and with SSE-C; False switches it off).
         **storage_options: ferry settings (``endpoint_url``, ``region``, ``profile``,
             ``sse_c_key_file``, ``concurrency``, ``cache_dir``, ...) and the s3fs options
             rubicon-ml takes (``key``, ``secret``, ``token``, ``client_kwargs``, ...; see
@@ -85,7 +86,10 @@ class Rubicon:
             raise RubiconException("No storage backend configured.", "Give a root_dir.")
         store = stores[0] if len(stores) == 1 else CompositeStore(stores)
         repository = Repository(
-            store, workers=_workers(stores, settings), cache=_cache(stores, settings, cache)
+            store,
+            workers=_workers(stores, settings),
+            cache=_cache(stores, settings, cache),
+            settled_after=None if all(_on_s3(s) for s in stores) else SETTLED_AFTER,
         )
         self._backends = Backends(repository, synchronous=synchronous)
         self.auto_git_enabled = auto_git_enabled
@@ -216,14 +220,18 @@ def _workers(stores: Sequence[Store], settings: Settings) -> int:
     return 1
 
 
+def _on_s3(store: Store) -> bool:
+    return store.url.startswith("s3://")
+
+
 def _cache(
     stores: Sequence[Store], settings: Settings, wanted: bool | None
 ) -> SqliteRecordCache | None:
-    """The record cache: for S3 roots only (whose ETags change with the content), not
-    with SSE-C (records would sit decrypted on disk), and not when switched off."""
+    """The record cache: for S3 and local roots (not memory), not with SSE-C (records
+    would sit decrypted on disk), and not when switched off."""
     if wanted is False or uses_sse_c(settings):
         return None
-    if not all(s.url.startswith("s3://") for s in stores):
+    if not all(_on_s3(s) or s.url.startswith("file://") for s in stores):
         return None
     max_bytes = min(settings.cache_max_bytes, CACHE_MAX_BYTES)
     return SqliteRecordCache(default_cache_file(settings.cache_dir), max_bytes=max_bytes)

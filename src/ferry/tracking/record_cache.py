@@ -3,9 +3,12 @@
 
 The cache is never trusted on its own: a record is served from it only when a listing
 made just now shows the same ETag for that key, so a record rewritten by anyone (rubicon-ml,
-another ferry, a copy tool) has another ETag and is fetched again. It is used for S3 only,
-whose ETag changes with the content; on a local disk ferry's ETag is the size and the
-modification time, which a quick rewrite of the same size can leave unchanged.
+another ferry, a copy tool) has another ETag and is fetched again. On S3 the ETag changes
+with the content. On a local disk ferry's ETag is the size and the modification time,
+which a quick rewrite of the same size could leave unchanged, so a local record is only
+kept once it was last modified a few seconds before the read (every later rewrite then
+has a later modification time); a copy that preserves modification times is the one
+thing that can fool it, as it fools rsync's and ``aws s3 sync``'s quick checks.
 
 One SQLite file in the user cache folder holds the records of every root; it is bounded
 (least recently used records go first) and safe to share between processes.

@@ -117,15 +117,24 @@ class Repository:
             CompositeStore of several).
         workers: how many requests run at once when reading or writing many entities.
         cache: where records fetched once are kept (nothing is kept by default).
+        settled_after: None where an ETag changes with the content (S3); on a local disk,
+            whose ETag is the size and modification time, records modified more recently
+            than this many seconds before a read are not kept.
     """
 
     def __init__(
-        self, store: Store, *, workers: int = 32, cache: RecordCache | None = None
+        self,
+        store: Store,
+        *,
+        workers: int = 32,
+        cache: RecordCache | None = None,
+        settled_after: float | None = None,
     ) -> None:
         self.store = store
         self.workers = workers
         self.write_workers = workers
         self.cache = cache
+        self.settled_after = settled_after
 
     # -- paths -------------------------------------------------------------------------
 
@@ -190,13 +199,25 @@ class Repository:
         """The content of objects just listed: from the record cache when the listed ETag
         matches, else fetched concurrently (and then cached). Objects gone since the
         listing are left out."""
+        listed = list(listed)
         wanted = {info.key: info.etag for info in listed}
         if self.cache is None:  # the content alone is cheaper to read than with its ETag
             return self.fetch(wanted, missing_ok=True)
         found = self.cache.get_many(self.store.url, wanted) if wanted else {}
-        missing = [key for key in wanted if key not in found]
-        if not missing:
-            return found
+        missing = [info for info in listed if info.key not in found]
+        if missing:
+            fresh = (
+                self._fetch_for_cache(missing)
+                if self.settled_after is None
+                else (self._fetch_settled(missing, found))
+            )
+            self.cache.put_many(self.store.url, fresh)
+            found.update((key, data) for key, _, data in fresh)
+        return found
+
+    def _fetch_for_cache(self, missing: list[ObjectInfo]) -> list[tuple[str, str, bytes]]:
+        """Content with the ETag S3 sent with it (the content's own, whatever the listing
+        said)."""
 
         def get(key: str) -> tuple[str, bytes] | None:
             try:
@@ -205,12 +226,26 @@ class Repository:
                 return None
             return stored.info.etag, stored.data
 
-        calls = {key: partial(get, key) for key in missing}
+        calls = {info.key: partial(get, info.key) for info in missing}
         results = run_many(f"Reading {self.store.url}", calls, self.workers)
-        fresh = [(key, got[0], got[1]) for key, got in results.items() if got is not None]
-        self.cache.put_many(self.store.url, fresh)
-        found.update((key, data) for key, _, data in fresh)
-        return found
+        return [(key, got[0], got[1]) for key, got in results.items() if got is not None]
+
+    def _fetch_settled(
+        self, missing: list[ObjectInfo], found: dict[str, bytes]
+    ) -> list[tuple[str, str, bytes]]:
+        """Local records, kept under their listed ETag (size and modification time) only
+        when last modified ``settled_after`` seconds before now: any later rewrite then
+        has another modification time, however coarse the disk's clock."""
+        started = time.time()
+        data = self.fetch([info.key for info in missing], missing_ok=True)
+        settled = started - (self.settled_after or 0.0)
+        kept = [
+            (info.key, info.etag, data[info.key])
+            for info in missing
+            if info.key in data and info.mtime.timestamp() < settled
+        ]
+        found.update(data)
+        return kept
 
     def fetch(self, keys: Iterable[str], *, missing_ok: bool = False) -> dict[str, bytes]:
         """Many objects at once, from a bounded pool of workers."""
