@@ -27,8 +27,7 @@ from tests.support.recording import RecordingStore
 from ferry.config import load_settings
 from ferry.devserver import LocalS3Server
 from ferry.objects import ObjectStore
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 
 def timed(call, repeats: int) -> float:  # type: ignore[no-untyped-def]

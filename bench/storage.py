@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
 
 from ferry.devserver import LocalS3Server, ensure_tool
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 BUCKET = "bench"
 
@@ -45,9 +44,9 @@ def make_data(large_mib: int) -> tuple[Path, Path]:
     return small, large
 
 
-def commands(tool: str, aws: Path, endpoint: str) -> dict[str, list[str]]:
-    if tool == "ferry":
-        return {"cp": [str(FERRY), "cp"], "cp -r": [str(FERRY), "cp", "-r"]}
+def commands(tool: str, aws: Path, endpoint: str, ferry: Path = FERRY) -> dict[str, list[str]]:
+    if tool.startswith("ferry"):
+        return {"cp": [str(ferry), "cp"], "cp -r": [str(ferry), "cp", "-r"]}
     base = [str(aws), "s3", "cp", "--endpoint-url", endpoint, "--only-show-errors"]
     return {
         "cp": [*base, "--storage-class", "INTELLIGENT_TIERING"],
@@ -59,6 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--large-mib", type=int, default=500)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Another ferry executable (an older checkout's) to run beside this one, as "
+        "'ferry@base': a before/after in one run.",
+    )
     args = parser.parse_args()
 
     aws = ensure_tool("awscli", ("awscli",), TOOLS) / "aws"
@@ -73,6 +78,8 @@ def main() -> None:
             "ferry": commands("ferry", aws, server.url),
             "aws": commands("aws", aws, server.url),
         }
+        if args.baseline:
+            tools["ferry@base"] = commands("ferry@base", aws, server.url, args.baseline)
         rows: list[tuple[str, dict[str, Sample]]] = [
             (phase, {})
             for phase in (
@@ -82,8 +89,8 @@ def main() -> None:
                 f"get 1 x {args.large_mib} MiB",
             )
         ]
-        for tool, cmd in tools.items():
-            for i in range(args.runs):
+        for i in range(args.runs):  # interleaved: each run, every tool in turn
+            for tool, cmd in tools.items():
                 prefix = f"s3://{BUCKET}/{tool}/{i}"
                 out = WORK / "out" / tool
                 shutil.rmtree(out, ignore_errors=True)

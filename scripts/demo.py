@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import base64
 import filecmp
+import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 from ferry.devserver import LocalS3Server
 
 BIN = Path(sys.executable).parent
 BUCKET = "ferry-demo"
+REPO = Path(__file__).resolve().parents[1]
+KEPT = REPO / ".demo"  # what the dashboard shows after the demo (the S3 server is gone)
 
 
 def step(title: str) -> None:
@@ -43,11 +48,36 @@ import numpy as np
 from ferry.models import ModelStore
 store = ModelStore("{url}")
 x = np.random.default_rng(0).normal(size=(200, 4))
-model_id = store.upload("churn", model=RandomForestClassifier(n_estimators=20).fit(x, x[:, 0] > 0))
+meta = store.upload("churn", model=RandomForestClassifier(n_estimators=20).fit(x, x[:, 0] > 0))
+model_id = meta["model"]["model_id"]
 store.create_model_state("production")
 store.set_model_state("churn", model_id, "production")
 loaded = store.load("churn")
 print("uploaded", model_id, "and loaded back a", type(loaded).__name__)
+"""
+
+SWEEP = """
+import math
+import pandas as pd
+from ferry import Rubicon
+project = Rubicon(root_dir="{root}").get_or_create_project("Churn Sweep")
+for i in range(12):
+    rate, depth = [0.003, 0.01, 0.03][i % 3], 3 + i % 4
+    tags = ["sweep", f"depth:{{depth}}"]
+    run = project.log_experiment(f"gbm-{{i:02d}}", model_name="GBM", tags=tags)
+    run.log_parameter("learning_rate", rate)
+    run.log_parameter("max_depth", depth)
+    floor = 0.1 + 0.03 * abs(depth - 4) + 0.2 * abs(math.log10(rate) + 2)
+    for step in range(200):
+        loss = floor + math.exp(-step * rate * 4) + 0.01 * math.sin(step + i)
+        run.log_metric("loss", loss, directionality="loss", step=step)
+        run.log_metric("accuracy", 1 - loss / 2, step=step)
+    run.log_metric("auc", round(0.95 - floor / 3, 4))
+    for name, weight in [("tenure", 0.4), ("monthly_charges", 0.3), ("contract", 0.2)]:
+        run.log_feature(name, importance=round(weight * (1 + 0.1 * math.cos(i)), 3))
+scores = pd.DataFrame({{"customer": [1, 2, 3], "churn_score": [0.9, 0.2, 0.7]}})
+run.log_dataframe(scores, name="scores")
+print("logged", len(project.experiments()), "experiments with loss and accuracy series")
 """
 
 OBJECTS = """
@@ -86,6 +116,31 @@ def make_workspace(root: Path) -> Path:
     (data / "models").mkdir()
     (data / "models" / "model.bin").write_bytes(os.urandom(40 * 1024 * 1024))
     return data
+
+
+def dashboard_data(env: dict[str, str]) -> None:
+    """Copy the demo's experiments and models to disk (they outlive the local S3 server),
+    add a sweep with step series, and check that `ferry ui` serves them."""
+    shutil.rmtree(KEPT, ignore_errors=True)
+    ferry("cp", "-r", f"s3://{BUCKET}/rubicon", str(KEPT / "rubicon"), env=env)
+    ferry("cp", "-r", f"s3://{BUCKET}/model-store", str(KEPT / "models"), env=env)
+    python(SWEEP.format(root=KEPT / "rubicon"), env=env)
+    command = ["ui", str(KEPT / "rubicon"), "--models", str(KEPT / "models"), "--no-browser"]
+    print(f"$ ferry {shlex.join([*command, '--port', '0'])}   # for a moment", flush=True)
+    server = subprocess.Popen(
+        [str(BIN / "ferry"), *command, "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        print(line.strip())
+        url = line.split("serving on ", 1)[1].split()[0]
+        with urllib.request.urlopen(f"{url}api/projects", timeout=30) as answer:
+            for project in json.load(answer)["projects"]:
+                print(f"  {project['name']}: {project['experiments']} experiments")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main() -> None:
@@ -159,14 +214,19 @@ def main() -> None:
         python(OBJECTS, env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
         ferry("objects", "ls", "-H", env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
 
+        step("A dashboard over the experiments and models (ferry ui)")
+        dashboard_data(env)
+
         step("Mistakes get one clear line and a distinct exit code")
         ferry("--region", "Frankfurt", "ls", f"s3://{BUCKET}/", env=env, expect_failure=True)
         ferry("ls", f"s3://s3://{BUCKET}/", env=env, expect_failure=True)
         ferry("ls", "s3://no-such-bucket/", env=env, expect_failure=True)
 
         step("Clean up")
-        ferry("rm", "-r", f"s3://{BUCKET}/", env=env)
+        ferry("rm", "-r", "--quiet", f"s3://{BUCKET}/", env=env)
     print("\nDemo finished; the local S3 server is stopped.")
+    command = f"{BIN / 'ferry'} ui {KEPT / 'rubicon'} --models {KEPT / 'models'}"
+    print(f"\nBrowse the demo's experiments and models (kept in {KEPT}):\n  {command}")
 
 
 if __name__ == "__main__":

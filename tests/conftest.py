@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from ferry.devserver import DEV_CREDENTIALS, LocalS3Server
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = Path(os.environ.get("FERRY_TOOLS_DIR", REPO / ".tools"))
@@ -49,7 +48,8 @@ def no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # caches stay per test
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))  # sync states, journal
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.chdir(tmp_path)
 
 

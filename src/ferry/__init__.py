@@ -27,6 +27,8 @@ from ferry.errors import (
 from ferry.storage import ObjectInfo, Store, open_store
 
 if TYPE_CHECKING:
+    from ferry.models import ModelStore
+    from ferry.objects import s3delete, s3exists, s3ls, s3read, s3store
     from ferry.tracking import Rubicon
 
 __version__ = "0.1.0"
@@ -40,6 +42,7 @@ __all__ = [
     "EncryptionError",
     "EndpointError",
     "FerryError",
+    "ModelStore",
     "MultiError",
     "NotFoundError",
     "ObjectInfo",
@@ -52,13 +55,32 @@ __all__ = [
     "__version__",
     "load_settings",
     "open_store",
+    "s3delete",
+    "s3exists",
+    "s3ls",
+    "s3read",
+    "s3store",
 ]
+
+# The capabilities, imported when first asked for: ``import ferry`` stays light (no boto3,
+# no pandas), as users of rubicon-ml, modelstore and s3mpi import them from the top.
+_LAZY = {
+    "Rubicon": "ferry.tracking",
+    "ModelStore": "ferry.models",
+    "s3store": "ferry.objects",
+    "s3read": "ferry.objects",
+    "s3exists": "ferry.objects",
+    "s3delete": "ferry.objects",
+    "s3ls": "ferry.objects",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Import the tracking client when first asked for (keeps ``import ferry`` light)."""
-    if name == "Rubicon":
-        from ferry.tracking import Rubicon
+    """Import a capability's entry point when first asked for."""
+    if name in _LAZY:
+        import importlib
 
-        return Rubicon
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'ferry' has no attribute {name!r}")

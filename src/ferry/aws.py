@@ -47,6 +47,7 @@ __all__ = [
     "http_status",
     "no_credentials",
     "translate",
+    "unreachable",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -322,12 +323,7 @@ def translate(
             "Set FERRY_REGION (or AWS_REGION) to a code such as 'eu-central-1'.",
         )
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return EndpointError(
-            f"Could not connect to the {service} endpoint {endpoint}.",
-            "Check the endpoint URL (FERRY_ENDPOINT_URL / AWS_ENDPOINT_URL, or "
-            f"AWS_ENDPOINT_URL_{service.upper()}) and your network; for AWS, check the region "
-            "is a code such as 'eu-central-1'. For a local S3 server, run 'ferry dev s3'.",
-        )
+        return unreachable(service, endpoint)
     if isinstance(exc, ConnectionClosedError | ReadTimeoutError):
         return EndpointError(
             f"The connection to {endpoint} broke while {doing}.",
@@ -365,6 +361,16 @@ def _client_error(exc: BaseException, *, service: str, doing: str, attempts: int
     return FerryError(
         f"{service} refused the request while {doing}: {code or status} {message}".strip(),
         "Run it again; if it persists, check the resource's settings.",
+    )
+
+
+def unreachable(service: str, endpoint: str) -> EndpointError:
+    """The error when no connection to the service's endpoint could be made."""
+    return EndpointError(
+        f"Could not connect to the {service} endpoint {endpoint}.",
+        "Check the endpoint URL (FERRY_ENDPOINT_URL / AWS_ENDPOINT_URL, or "
+        f"AWS_ENDPOINT_URL_{service.upper()}) and your network; for AWS, check the region "
+        "is a code such as 'eu-central-1'. For a local S3 server, run 'ferry dev s3'.",
     )
 
 

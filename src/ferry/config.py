@@ -30,7 +30,14 @@ from typing import Any
 
 from ferry.errors import ConfigError
 
-__all__ = ["CONFIG_FILE_NAME", "Settings", "check_keys", "load_settings", "read_config_file"]
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "Secret",
+    "Settings",
+    "check_keys",
+    "load_settings",
+    "read_config_file",
+]
 
 CONFIG_FILE_NAME = "ferry.toml"
 STORAGE_CLASSES = (
@@ -45,6 +52,34 @@ STORAGE_CLASSES = (
 )
 
 
+class Secret:
+    """A secret string (the SSE-C key as given): shown redacted everywhere, so a traceback
+    that prints local variables or a settings dump never reveals it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must use it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True)
 class Settings:
     """The effective settings; ``sources`` says where each value came from."""
@@ -53,7 +88,7 @@ class Settings:
     region: str | None = None
     profile: str | None = None
     storage_class: str = "INTELLIGENT_TIERING"
-    sse_c_key: str | None = field(default=None, repr=False)
+    sse_c_key: Secret | None = None
     sse_c_key_file: str | None = None
     max_attempts: int = 8
     concurrency: int = 32
@@ -61,7 +96,7 @@ class Settings:
     cache_dir: str | None = None
     cache_max_bytes: int = 10 * 1024**3
     offline: bool = False
-    endpoints: Mapping[str, str] = field(default_factory=dict)
+    endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -246,6 +281,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         ) from None
     if name == "storage_class":
         return _storage_class(str(value), source)
+    if name == "sse_c_key":
+        return value if isinstance(value, Secret) else Secret(str(value))
     if name == "endpoints":
         return value
     if not isinstance(value, str | int | float) or isinstance(value, bool):

@@ -75,6 +75,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _check_port_free(port: int) -> None:
+    """Refuse a port another process listens on: a client would talk to that server."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise FerryError(
+                f"Port {port} on 127.0.0.1 is already in use (another server, perhaps a "
+                "'ferry dev s3' still running).",
+                f"Stop that server, or choose another port: ferry dev s3 --port {port + 1}",
+            ) from None
+
+
 class LocalS3Server:
     """A ministack S3 server on 127.0.0.1, started and stopped by this object.
 
@@ -112,6 +125,12 @@ class LocalS3Server:
         return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": "us-east-1", **DEV_CREDENTIALS}
 
     def start(self, timeout: float = 60.0) -> LocalS3Server:
+        """Install (once) and start the server; return when it answers.
+
+        Raises:
+            FerryError: the port is taken, or the server did not start (its log's tail).
+        """
+        _check_port_free(self.port)
         bin_dir = ensure_tool("ministack", MINISTACK, self.tools_dir)
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -145,7 +164,8 @@ class LocalS3Server:
                 contextlib.suppress(OSError, urllib.error.URLError),
                 urllib.request.urlopen(self.url + "/", timeout=1),
             ):
-                return
+                if self._process.poll() is None:  # the answer came from our server
+                    return
             time.sleep(0.1)
         self.stop()
         tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
@@ -154,15 +174,16 @@ class LocalS3Server:
             f"Check the port is free, or see {self.log_path}.",
         )
 
-    def stop(self) -> None:
-        """Stop the server by its process group id; safe to call twice."""
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the server by its process group id (SIGTERM, then SIGKILL after ``grace``
+        seconds); safe to call twice."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

@@ -13,11 +13,14 @@ and never reach a user. Each class has its own ``exit_code`` for the command lin
     ├── AccessDeniedError (PermissionError)      6  the credentials may not do this
     ├── AlreadyExistsError (FileExistsError)     7  a create-only write met an existing object
     ├── EndpointError (ConnectionError)          8  the S3 endpoint could not be reached
+    │   └── InterruptedTransferError             8  one answer broke off mid-body
     ├── ThrottledError                           9  S3 kept throttling after every retry
     ├── EncryptionError                         10  SSE-C key missing, wrong or blocked
+    │   └── NotEncryptedError                   10  a key was given; the object has none
     ├── MultiError                              11  several parts of one operation failed
     ├── OfflineError                            12  offline and the object is not cached
-    └── RubiconException                        13  experiment tracking (rubicon-ml's name)
+    ├── RubiconException                        13  experiment tracking (rubicon-ml's name)
+    └── LocalFileError (OSError)                16  a local file could not be read or written
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ __all__ = [
     "EncryptionError",
     "EndpointError",
     "FerryError",
+    "InterruptedTransferError",
+    "LocalFileError",
     "MultiError",
+    "NotEncryptedError",
     "NotFoundError",
     "OfflineError",
     "RubiconException",
@@ -104,6 +110,11 @@ class EndpointError(FerryError, ConnectionError):
     exit_code = 8
 
 
+class InterruptedTransferError(EndpointError):
+    """An answer broke off while its body streamed (cut short, connection reset): that
+    object failed, but the endpoint answers, so a sync goes on with the other files."""
+
+
 class ThrottledError(FerryError):
     """S3 kept answering 'slow down' after every retry."""
 
@@ -114,6 +125,10 @@ class EncryptionError(FerryError):
     """An SSE-C problem: key missing, wrong key, or SSE-C blocked by the bucket."""
 
     exit_code = 10
+
+
+class NotEncryptedError(EncryptionError):
+    """An SSE-C key was given for an object stored without SSE-C (a sync re-encrypts it)."""
 
 
 class OfflineError(FerryError):
@@ -134,7 +149,9 @@ class MultiError(FerryError):
         self, action: str, failures: Sequence[tuple[str, BaseException]], *, shown: int = 5
     ) -> None:
         self.failures = list(failures)
-        lines = "; ".join(f"{name}: {error}" for name, error in self.failures[:shown])
+        lines = "; ".join(
+            f"{name}: {str(error).rstrip('.')}" for name, error in self.failures[:shown]
+        )
         more = len(self.failures) - shown
         super().__init__(
             f"{action} failed for {len(self.failures)}: {lines}"
@@ -151,3 +168,9 @@ class RubiconException(FerryError):
     """
 
     exit_code = 13
+
+
+class LocalFileError(FerryError, OSError):
+    """A local file could not be read or written (disk full, I/O error, read-only disk)."""
+
+    exit_code = 16

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from ferry.devserver import free_port
 from tests.conftest import TOOLS
@@ -16,24 +19,38 @@ from tests.support.net import listening_addresses
 FERRY = Path(sys.executable).parent / "ferry"
 
 
-def test_dev_s3_serves_until_terminated_then_stops_its_server(tmp_path: Path) -> None:
-    port = free_port()
+def start(port: int, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**os.environ, "FERRY_TOOLS_DIR": str(TOOLS)}
     server = subprocess.Popen(
-        [str(FERRY), "dev", "s3", "--port", str(port), "--bucket", "dev-bucket"],
+        [str(FERRY), "dev", "s3", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    assert server.stdout is not None
+    exports = dict(
+        server.stdout.readline().removeprefix("export ").strip().split("=", 1) for _ in range(4)
+    )
+    return server, {**env, **exports}
+
+
+def stopped_within(server: subprocess.Popen[str], port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while (server.poll() is None or listening_addresses(port)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for stream in (server.stdout, server.stderr):
+        if stream:
+            stream.close()
+    return server.poll() is not None and not listening_addresses(port)
+
+
+def test_dev_s3_serves_until_terminated_then_stops_its_server(tmp_path: Path) -> None:
+    port = free_port()
+    server, client_env = start(port, "--bucket", "dev-bucket")
     try:
-        assert server.stdout is not None
-        exports = dict(
-            server.stdout.readline().removeprefix("export ").strip().split("=", 1) for _ in range(4)
-        )
-        assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+        assert client_env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
         (tmp_path / "hello.txt").write_text("hi")
-        client_env = {**env, **exports}
         subprocess.run(
             [str(FERRY), "cp", str(tmp_path / "hello.txt"), "s3://dev-bucket/"],
             env=client_env,
@@ -50,10 +67,31 @@ def test_dev_s3_serves_until_terminated_then_stops_its_server(tmp_path: Path) ->
         assert "hello.txt" in listing
     finally:
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=20) == 0
-        if server.stdout:
-            server.stdout.close()
-    deadline = time.monotonic() + 10
-    while listening_addresses(port) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not listening_addresses(port), "the local S3 server outlived `ferry dev s3`"
+    assert stopped_within(server, port, 2.0), "the server outlived `ferry dev s3` by over 2 s"
+    assert server.returncode == 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGHUP])
+def test_each_stop_signal_ends_it_within_two_seconds_leaving_nothing(stop: int) -> None:
+    port = free_port()
+    server, _ = start(port)
+    started = time.monotonic()
+    server.send_signal(stop)
+    assert stopped_within(server, port, 2.0), f"still running {time.monotonic() - started:.1f} s"
+
+
+def test_a_port_in_use_is_an_error_naming_the_port() -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = subprocess.run(
+            [str(FERRY), "dev", "s3", "--port", str(port)],
+            env={**os.environ, "FERRY_TOOLS_DIR": str(TOOLS)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "listening" not in result.stderr.lower()

@@ -80,3 +80,28 @@ def test_a_missing_project_is_one_line_and_exit_13(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["experiments", "ls", str(tmp_path), "Nope"])
     assert result.exit_code == 13
     assert result.output == "error: No project with name 'Nope' found.\n"
+
+
+def test_experiments_rm_asks_then_deletes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ferry import Rubicon
+    from ferry.cli.main import cli
+
+    root = str(tmp_path / "root")
+    project = Rubicon(persistence="filesystem", root_dir=root).create_project("p")
+    keep, gone = project.log_experiment("keep"), project.log_experiment("gone")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["experiments", "rm", root, "p", "gone"])
+    assert refused.exit_code == 3 and "--yes" in refused.output
+    dry = runner.invoke(cli, ["experiments", "rm", root, "p", "gone", "--dryrun"])
+    assert f"(dryrun) delete: {gone.id} gone" in dry.output
+    done = runner.invoke(cli, ["experiments", "rm", root, "p", "gone", "--yes"])
+    assert done.exit_code == 0, done.output
+    names = [
+        e.name
+        for e in Rubicon(persistence="filesystem", root_dir=root).get_project("p").experiments()
+    ]
+    assert names == [keep.name]
+    missing = runner.invoke(cli, ["experiments", "rm", root, "p", "nope", "--yes"])
+    assert missing.exit_code == 5 and "No experiment 'nope'" in missing.output

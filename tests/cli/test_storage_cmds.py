@@ -11,22 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ferry.cli.main import cli
-from ferry.devserver import LocalS3Server
 from ferry.errors import BucketNotFoundError, ConfigError
-
-
-@pytest.fixture
-def run(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> str:
-        result = runner.invoke(
-            cli, ["--endpoint-url", s3_server.url, "--region", "us-east-1", *args]
-        )
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
 
 
 def test_cp_up_ls_and_cp_down_a_file(run, bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +38,7 @@ def test_recursive_copy_both_ways_and_recursive_rm(run, bucket: str, tmp_path: P
     assert (tmp_path / "copy" / "run1" / "4.json").read_text() == '{"step": 4}'
     assert "would delete 30" in run("rm", "-r", "--dryrun", f"s3://{bucket}/logs/")
     assert "deleted 30" in run("rm", "-r", f"s3://{bucket}/logs/")
-    assert json.loads(run("ls", "-r", "--json", f"s3://{bucket}/logs/"))["objects"] == []
+    assert "Nothing at" in run("ls", "-r", "--json", f"s3://{bucket}/logs/", code=5)  # as aws
 
 
 def test_errors_are_one_line_with_a_distinct_exit_code(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -116,3 +116,68 @@ def test_cached_frames_are_ordinary_writable_copies(s3_path: str) -> None:
     cached.loc[0, "x"] = 99.0  # a caller may change what it got ...
     assert s3read("frame", s3_path)["x"].tolist() == [1.0, 2.0]  # ... without changing the cache
     pd.testing.assert_frame_equal(first, pd.DataFrame({"x": [1.0, 2.0]}))
+
+
+class _Trap:
+    """Unpickling it would create a file: proof that code ran."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (self.path, "w"))
+
+
+def test_an_object_ferry_did_not_write_is_never_unpickled(
+    s3_path: str, bucket: str, tmp_path: Path
+) -> None:
+    import pickle
+
+    import boto3
+
+    from ferry.config import load_settings
+
+    trap = tmp_path / "code-ran"
+    payload = pickle.dumps(_Trap(str(trap)))
+    settings = load_settings()
+    boto3.client("s3", endpoint_url=settings.endpoint_url, region_name="us-east-1").put_object(
+        Bucket=bucket, Key="objects/foreign.pkl", Body=payload
+    )
+    assert s3read("foreign.pkl", s3_path) == payload  # its bytes, as they are
+    assert not trap.exists()
+
+
+@pytest.mark.parametrize(
+    ("obj", "format_name"),
+    [(pd.DataFrame({"a": [1]}), "parquet-pandas"), ({"k": 1}, "json"), (np.arange(3), "npy")],
+)
+def test_a_damaged_object_is_a_clear_error(
+    s3_path: str, bucket: str, obj: object, format_name: str
+) -> None:
+    import boto3
+
+    from ferry.config import load_settings
+    from ferry.errors import FerryError
+
+    s3store(obj, "thing", s3_path)
+    client = boto3.client("s3", endpoint_url=load_settings().endpoint_url, region_name="us-east-1")
+    client.put_object(
+        Bucket=bucket,
+        Key="objects/thing",
+        Body=b"\x00garbage",
+        Metadata={"ferry-format": format_name},
+    )
+    with pytest.raises(FerryError) as caught:
+        s3read("thing", s3_path)
+    assert f"is not valid {format_name} data" in str(caught.value)
+    assert "store the object again" in str(caught.value)
+
+
+def test_an_object_that_cannot_be_pickled_is_refused_before_anything_is_written(
+    s3_path: str,
+) -> None:
+    import threading
+
+    with pytest.raises(ConfigError, match="cannot be pickled"):
+        s3store({"lock": threading.Lock()}, "locked", s3_path)
+    assert not s3exists("locked", s3_path)

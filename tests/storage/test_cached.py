@@ -10,8 +10,7 @@ import pytest
 from ferry.devserver import free_port
 from ferry.errors import OfflineError
 from ferry.storage.cached import CachedStore, StaleCacheWarning
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 from tests.support.recording import RecordingStore
 
 

@@ -11,8 +11,7 @@ from ferry.errors import MultiError, NotFoundError
 from ferry.storage.composite import CompositeStore
 from ferry.storage.local import LocalStore
 from ferry.storage.memory import MemoryStore
-from ferry.storage.s3 import S3Store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 
 def test_writes_reach_every_member(tmp_path: Path) -> None:

@@ -12,22 +12,37 @@ from ferry.storage.base import Store
 from ferry.storage.batch import get_many, put_many
 from ferry.storage.local import LocalStore
 from ferry.storage.memory import MemoryStore
-from ferry.storage.s3 import S3Store
+from ferry.storage.s3 import S3Store, SseCKey
+
+S3_CONFIGS = ["s3", "s3-boto3-only", "s3-sse-c"]
 
 
-@pytest.fixture(params=["memory", "local", "s3", "s3-boto3-only"])
+def s3_config(request: pytest.FixtureRequest, name: str) -> S3Store:
+    """S3 in each transport configuration, so each must pass alone: obstore where it
+    serves (the default), boto3 alone, and with an SSE-C key (large uploads on boto3)."""
+    from dataclasses import replace
+
+    s3_store: S3Store = request.getfixturevalue("s3_store")
+    if name == "s3-boto3-only":
+        return S3Store(s3_store.url, replace(s3_store.options, fast=False))
+    if name == "s3-sse-c":
+        return S3Store(s3_store.url, replace(s3_store.options, sse_c=SseCKey(os.urandom(32))))
+    return s3_store
+
+
+@pytest.fixture(params=["memory", "local", *S3_CONFIGS])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    """Every backend; S3 both with its obstore fast path and with boto3 alone."""
+    """Every backend; S3 in each of its transport configurations."""
     if request.param == "memory":
         return MemoryStore("contract")
     if request.param == "local":
         return LocalStore(tmp_path / "root")
-    s3_store: S3Store = request.getfixturevalue("s3_store")
-    if request.param == "s3-boto3-only":
-        from dataclasses import replace
+    return s3_config(request, request.param)
 
-        return S3Store(s3_store.url, replace(s3_store.options, fast=False))
-    return s3_store
+
+@pytest.fixture(params=S3_CONFIGS)
+def any_s3(request: pytest.FixtureRequest) -> S3Store:
+    return s3_config(request, request.param)
 
 
 def test_put_then_get_returns_the_same_bytes(store: Store) -> None:
@@ -131,8 +146,11 @@ def test_empty_objects_round_trip(store: Store, tmp_path: Path) -> None:
     assert (tmp_path / "empty").read_bytes() == b""
 
 
-def test_multi_part_downloads_reassemble_exactly(s3_store: S3Store, tmp_path: Path) -> None:
-    s3_store.part_size = 1024 * 1024  # force several ranged requests
+def test_multi_part_downloads_reassemble_exactly(any_s3: S3Store, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    # Parts of 1 MiB force several ranged requests.
+    s3_store = S3Store(any_s3.url, replace(any_s3.options, part_size=1024 * 1024))
     data = os.urandom(3 * 1024 * 1024 + 17)
     s3_store.put("parts.bin", data)
     info = s3_store.get_file("parts.bin", tmp_path / "parts.bin")
@@ -145,3 +163,9 @@ def test_unusual_keys_round_trip(store: Store) -> None:
     store.put(key, b"odd")
     assert store.get(key) == b"odd"
     assert [i.key for i in store.list("dir/")] == [key]
+
+
+@pytest.mark.parametrize("key", ["nul\x00key", "line\nbreak", "tab\there", "del\x7f"])
+def test_keys_with_control_characters_are_refused(store: Store, key: str) -> None:
+    with pytest.raises(ConfigError, match="control character"):
+        store.put(key, b"x")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -24,8 +26,7 @@ from ferry.errors import (
     NotFoundError,
     ThrottledError,
 )
-from ferry.storage.s3 import MiB, S3Store
-from ferry.storage.s3_options import S3Options, SseCKey
+from ferry.storage.s3 import MiB, S3Options, S3Store, SseCKey
 from tests.conftest import FaultServer
 
 KEY = os.urandom(32)
@@ -48,10 +49,11 @@ def with_key(options: S3Options, key: bytes | None) -> S3Options:
     return replace(options, sse_c=SseCKey(key) if key else None)
 
 
-def small_parts(store: S3Store) -> S3Store:
-    store.multipart_threshold = 6 * MiB
-    store.part_size = 5 * MiB  # S3's minimum part size
-    return store
+def small_parts(options: S3Options) -> S3Options:
+    from dataclasses import replace
+
+    # Multipart from 6 MiB, in parts of 5 MiB (S3's minimum part size).
+    return replace(options, multipart_threshold=6 * MiB, part_size=5 * MiB)
 
 
 # -- SSE-C ---------------------------------------------------------------------------------
@@ -93,7 +95,7 @@ def test_reading_with_the_wrong_key_says_so(bucket: str, s3_options: S3Options) 
 def test_sse_c_multipart_upload_and_download(
     bucket: str, s3_options: S3Options, tmp_path: Path
 ) -> None:
-    store = small_parts(S3Store(f"s3://{bucket}", with_key(s3_options, KEY)))
+    store = S3Store(f"s3://{bucket}", small_parts(with_key(s3_options, KEY)))
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(12 * MiB + 123))
     store.put_file("big.bin", source)
@@ -113,11 +115,15 @@ def test_sse_c_copy_keeps_the_object_encrypted(bucket: str, s3_options: S3Option
         S3Store(f"s3://{bucket}", s3_options).get("b.txt")
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["boto3", "obstore"])
 def test_the_key_never_appears_in_logs_or_errors(
-    bucket: str, s3_options: S3Options, caplog: pytest.LogCaptureFixture
+    bucket: str, s3_options: S3Options, caplog: pytest.LogCaptureFixture, fast: bool
 ) -> None:
+    from dataclasses import replace
+
     key = SseCKey(KEY)
     secrets = key.secrets()
+    s3_options = replace(s3_options, fast=fast)
     with caplog.at_level(logging.DEBUG):
         store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
         store.put("k.txt", b"x")
@@ -132,11 +138,63 @@ def test_the_key_never_appears_in_logs_or_errors(
             except FerryError as exc:
                 errors.append(exc)
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "x-amz-server-side-encryption-customer-key" in logged.lower()  # logs were captured
+    if not fast:  # botocore logs each request's headers, the key's among them
+        assert "x-amz-server-side-encryption-customer-key" in logged.lower()
     texts = [logged, repr(key), str(key), repr(store.options)] + [f"{e!s} {e!r}" for e in errors]
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["boto3", "obstore"])
+def test_a_traceback_with_local_variables_never_shows_the_key(
+    fault_server: FaultServer, fast: bool, tmp_path: Path
+) -> None:
+    """Issue #8: the key lives only inside objects whose repr is redacted, so a traceback
+    printed with every frame's local variables (rich, pytest -l) shows no copy of it."""
+
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(
+        endpoint_url=fault_server.url,
+        region="us-east-1",
+        max_attempts=1,
+        sse_c=SseCKey(KEY),
+        fast=fast,
+        multipart_threshold=6 * MiB,
+        part_size=5 * MiB,
+    )
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 7 * MiB)
+    store = S3Store("s3://ssec-blocked", options)
+    for action in (lambda: store.put("k", b"x"), lambda: store.put_file("big", big)):
+        with pytest.raises(FerryError) as caught:
+            action()
+        assert_ferry_frames_hide_the_key(caught.value, SseCKey(KEY).secrets())
+
+
+def assert_ferry_frames_hide_the_key(error: BaseException, secrets: list[str]) -> None:
+    """Format ``error`` with every frame's locals; no frame of ferry's shows the key
+    (botocore's own frames do hold it: ferry cannot reach into them)."""
+    import traceback
+
+    shown = traceback.TracebackException.from_exception(error, capture_locals=True)
+    ferry_frames = [
+        frame
+        for stack in _stacks(shown)
+        for frame in stack.stack
+        if "/src/ferry/" in frame.filename
+    ]
+    assert ferry_frames, "the traceback passes through ferry"
+    for frame in ferry_frames:
+        text = f"{frame.filename}:{frame.lineno} " + " ".join((frame.locals or {}).values())
+        for secret in secrets:
+            assert secret not in text, text[:300]
+
+
+def _stacks(shown: Any) -> Iterator[Any]:
+    while shown is not None:
+        yield shown
+        shown = shown.__cause__ or shown.__context__
 
 
 def test_bucket_blocking_sse_c_says_how_to_allow_it(fault_server: FaultServer) -> None:
@@ -157,7 +215,7 @@ def test_bucket_blocking_sse_c_says_how_to_allow_it(fault_server: FaultServer) -
 def test_uploads_use_intelligent_tiering_by_default(
     bucket: str, s3_options: S3Options, s3_server: LocalS3Server, tmp_path: Path
 ) -> None:
-    store = small_parts(S3Store(f"s3://{bucket}", s3_options))
+    store = S3Store(f"s3://{bucket}", small_parts(s3_options))
     store.put("small", b"x")
     big = tmp_path / "big"
     big.write_bytes(os.urandom(7 * MiB))
@@ -180,7 +238,7 @@ def test_an_invalid_storage_class_is_refused_with_the_valid_ones(
 def test_create_only_multipart_conflict_aborts_the_upload(
     bucket: str, s3_options: S3Options, tmp_path: Path
 ) -> None:
-    store = small_parts(S3Store(f"s3://{bucket}/models", s3_options))
+    store = S3Store(f"s3://{bucket}/models", small_parts(s3_options))
     big = tmp_path / "model.bin"
     big.write_bytes(os.urandom(11 * MiB))
     store.put_file("v1/model.bin", big, mode="create")
@@ -196,16 +254,18 @@ def test_a_failed_multipart_upload_leaves_no_orphan_parts(
 ) -> None:
     from dataclasses import replace
 
-    # boto3's multipart path (SSE-C and create-only uploads take it): fast path off.
-    store = small_parts(S3Store(f"s3://{bucket}", replace(s3_options, fast=False)))
+    # boto3's multipart path (SSE-C and create-only uploads take it), with a client of ours.
+    options = small_parts(replace(s3_options, fast=False))
+    client = options.client()
+    store = S3Store(f"s3://{bucket}", options, client=client)
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(16 * MiB))
 
-    def fail_on_third_part(params, **_):  # parts always go through boto3  # type: ignore[no-untyped-def]
+    def fail_on_third_part(params, **_):  # type: ignore[no-untyped-def]
         if params.get("PartNumber") == 3:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-upload
 
-    store._client.meta.events.register("provide-client-params.s3.UploadPart", fail_on_third_part)
+    client.meta.events.register("provide-client-params.s3.UploadPart", fail_on_third_part)
     with pytest.raises(KeyboardInterrupt):
         store.put_file("big.bin", big)
     assert store.list_incomplete_uploads() == []
@@ -242,11 +302,12 @@ def test_access_denied_is_told_apart_from_missing(fault_server: FaultServer) -> 
     assert "s3:GetObject" in str(caught.value) and "arn:aws:s3:::denied/*" in str(caught.value)
 
 
-def test_throttling_is_retried_then_reported(fault_server: FaultServer) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["obstore", "boto3"])
+def test_throttling_is_retried_then_reported(fault_server: FaultServer, fast: bool) -> None:
+    """Each transport retries as boto3's standard mode does: max_attempts in all."""
     os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
-    # boto3's retry policy is the one under test: keep obstore's single try out of the count.
     options = S3Options(
-        endpoint_url=fault_server.url, region="us-east-1", max_attempts=3, fast=False
+        endpoint_url=fault_server.url, region="us-east-1", max_attempts=3, fast=fast
     )
     before = fault_server.requests()
     with pytest.raises(ThrottledError) as caught:
@@ -310,13 +371,97 @@ def test_sse_c_keys_are_validated_and_key_files_must_be_private(tmp_path: Path) 
         SseCKey.from_text("not a key!", "FERRY_SSE_C_KEY")
 
 
-def test_the_fast_path_is_on_and_serves_sse_c(bucket: str, s3_options: S3Options) -> None:
-    """Small requests go through obstore: it must be active, and must carry the key."""
+def test_each_operation_has_one_transport_chosen_at_construction(
+    bucket: str, s3_options: S3Options
+) -> None:
+    """obstore serves reads, single writes, large plain uploads and folder listings; an
+    SSE-C key moves large uploads to boto3 (obstore leaves the key off the completion)."""
+    plain = S3Store(f"s3://{bucket}", s3_options).routes.names
+    assert {op: plain[op] for op in ("get", "head", "put", "put_file", "list")} == dict.fromkeys(
+        ("get", "head", "put", "put_file", "list"), "obstore"
+    )
+    assert plain["put_file_create"] == plain["delete"] == plain["copy"] == "boto3"
+    encrypted = S3Store(f"s3://{bucket}", with_key(s3_options, KEY)).routes.names
+    assert encrypted["put_file"] == "boto3" and encrypted["put"] == "obstore"
+    from dataclasses import replace
+
+    assert set(
+        S3Store(f"s3://{bucket}", replace(s3_options, fast=False)).routes.names.values()
+    ) == {"boto3"}
+
+
+def test_obstore_carries_the_sse_c_key_and_user_metadata(
+    bucket: str, s3_options: S3Options
+) -> None:
     store = S3Store(f"s3://{bucket}", with_key(s3_options, KEY))
-    assert store._fast is not None
-    store._fast.put("fast.txt", b"via obstore", create=True, metadata={"kind": "text"})
-    data, _etag, size, _mtime, metadata = store._fast.get("fast.txt")
-    assert (data, size, metadata) == (b"via obstore", 11, {"kind": "text"})
-    assert store.head("fast.txt").metadata == {"kind": "text"}  # boto3 sees what obstore wrote
+    store.put("fast.txt", b"via obstore", mode="create", metadata={"kind": "text"})
+    got = store.get_object("fast.txt")
+    assert (got.data, got.info.size, dict(got.info.metadata)) == (
+        b"via obstore",
+        11,
+        {"kind": "text"},
+    )
+    assert store.head("fast.txt").metadata == {"kind": "text"}
     with pytest.raises(EncryptionError):
         S3Store(f"s3://{bucket}", s3_options).get("fast.txt")  # written with the key
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["obstore", "boto3"])
+@pytest.mark.parametrize("key", ["data/truncated.bin", "data/reset.bin"])
+def test_a_body_broken_mid_stream_is_a_ferry_error_and_leaves_no_file(
+    fault_server: FaultServer, fast: bool, key: str, tmp_path: Path
+) -> None:
+    from ferry.errors import InterruptedTransferError
+
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    options = S3Options(
+        endpoint_url=fault_server.url, region="us-east-1", max_attempts=1, fast=fast
+    )
+    store = S3Store("s3://flaky", options)
+    for action in (lambda: store.get(key), lambda: store.get_file(key, tmp_path / "out.bin")):
+        with pytest.raises(InterruptedTransferError) as caught:
+            action()
+        assert "broke while reading s3://flaky/" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    assert store.get("data/good-1.bin")  # the endpoint itself still answers
+
+
+def test_listing_with_a_key_sees_empty_objects_it_cannot_read(
+    bucket: str, s3_options: S3Options, s3_server: LocalS3Server
+) -> None:
+    raw = raw_client(s3_server)
+    raw.put_object(Bucket=bucket, Key="logs/.keep", Body=b"")
+    raw.put_object(
+        Bucket=bucket,
+        Key="logs/other",
+        Body=b"",
+        SSECustomerAlgorithm="AES256",
+        SSECustomerKey=OTHER_KEY,
+    )
+    store = S3Store(f"s3://{bucket}/logs", with_key(s3_options, KEY))
+    assert [i.key for i in store.list()] == [".keep", "other"]
+
+
+def test_a_copy_in_parts_keeps_the_metadata_a_listing_lacks(
+    bucket: str, s3_options: S3Options
+) -> None:
+    from dataclasses import replace
+
+    from ferry.storage.transfer import copy_object
+
+    options = replace(s3_options, copy_threshold=6 * MiB, copy_part_size=5 * MiB)
+    src, dst = S3Store(f"s3://{bucket}/a", options), S3Store(f"s3://{bucket}/b", options)
+    src.put("big", os.urandom(7 * MiB), metadata={"ferry-xxh3-128": "abc"})
+    listed = next(iter(src.list()))
+    copy_object(src, "big", dst, "big", listed)
+    assert dst.head("big").metadata == {"ferry-xxh3-128": "abc"}
+
+
+def test_create_only_refuses_a_second_writer_even_with_the_same_bytes(
+    bucket: str, s3_options: S3Options
+) -> None:
+    store = S3Store(f"s3://{bucket}", s3_options)
+    store.put("lock", b"taken", mode="create")
+    with pytest.raises(AlreadyExistsError):
+        store.put("lock", b"taken", mode="create")
+    assert store.head("lock").metadata == {}  # the write's own token stays internal

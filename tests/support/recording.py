@@ -42,8 +42,8 @@ class RecordingStore(BaseStore):
     def get_object(self, key: str) -> StoredObject:
         return self._run("get", lambda: self.inner.get_object(key))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
-        return self._run("get_file", lambda: self.inner.get_file(key, path))
+    def get_file(self, key: str, path: Path, *, progress: Any = None) -> ObjectInfo:
+        return self._run("get_file", lambda: self.inner.get_file(key, path, progress=progress))
 
     def head(self, key: str) -> ObjectInfo:
         return self._run("head", lambda: self.inner.head(key))
@@ -65,9 +65,11 @@ class RecordingStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Any = None,
     ) -> ObjectInfo:
         return self._run(
-            "put_file", lambda: self.inner.put_file(key, path, mode=mode, metadata=metadata)
+            "put_file",
+            lambda: self.inner.put_file(key, path, mode=mode, metadata=metadata, progress=progress),
         )
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:

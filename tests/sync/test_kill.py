@@ -67,13 +67,18 @@ def test_kill_9_during_push_and_pull_then_rerun(
         pages = raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="team/")
         return {o["Key"]: o["Size"] for p in pages for o in p.get("Contents", [])}
 
-    status = kill_midway(["push", "models"], a, env, lambda: len(objects()) >= 20)
+    def uploads() -> list[str]:
+        return [u["UploadId"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+
+    # Killed while a multipart upload is in flight: its parts are left behind.
+    status = kill_midway(["push", "models"], a, env, lambda: bool(uploads()))
     assert status == -signal.SIGKILL, "push finished before it could be killed"
+    assert uploads(), "the kill left no multipart upload: the recovery is not exercised"
     for key, size in objects().items():  # whatever is visible is whole
         assert size == len(files["data/models/" + key.removeprefix("team/models/")])
     assert run(["push", "models"], a, env).returncode == 0
     assert objects() == {f"team/models/{Path(r).name}": len(d) for r, d in files.items()}
-    assert raw.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert uploads() == []  # the rerun aborted the killed run's upload
 
     b = tmp_path / "b"
     b.mkdir()
@@ -88,3 +93,50 @@ def test_kill_9_during_push_and_pull_then_rerun(
     assert sorted(p.name for p in models.iterdir()) == sorted(Path(r).name for r in files)
     for rel in files:
         assert digest(b / rel) == digest(a / rel)
+
+
+def test_a_run_marked_in_progress_aborts_the_uploads_it_began_and_no_one_elses(
+    tmp_path: Path, s3_server: LocalS3Server, bucket: str
+) -> None:
+    """The recovery path alone: the state says the last run died mid-way; the next run
+    aborts the multipart uploads that run began (its large uploads, since it started),
+    and leaves older ones and another writer's (a teammate's checkpoint) alone."""
+    import json
+
+    env = {**os.environ, **DEV_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server.url}
+    env["FERRY_REGION"] = "us-east-1"
+    raw = boto3.client(
+        "s3",
+        endpoint_url=s3_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    a = tmp_path / "a"
+    a.mkdir()
+    assert run(["init", f"s3://{bucket}/team", "--dir", str(a)], a, env).returncode == 0
+    (a / "data/logs/x.txt").write_text("x")
+    older = raw.create_multipart_upload(Bucket=bucket, Key="team/logs/other-writer.bin")
+    time.sleep(1.1)  # S3 times uploads to the second
+    since = time.time()
+    time.sleep(1.1)
+    orphan = raw.create_multipart_upload(Bucket=bucket, Key="team/logs/killed.bin")
+    theirs = raw.create_multipart_upload(Bucket=bucket, Key="team/logs/b-machine/ckpt.pt")
+    state = a / ".ferry" / "sync" / "logs.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    origin = f"{(a / 'data/logs').resolve()} <-> s3://{bucket}/team/logs"
+    state.write_text(
+        json.dumps(
+            {
+                "in_progress": True,
+                "since": since,
+                "origin": origin,
+                "large_uploads": ["killed.bin"],
+            }
+        )
+    )
+    result = run(["push", "logs", "--json"], a, env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["aborted_uploads"] == 1
+    left = {u["UploadId"] for u in raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
+    assert left == {older["UploadId"], theirs["UploadId"]} and orphan["UploadId"] not in left

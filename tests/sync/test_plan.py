@@ -24,12 +24,13 @@ def kinds(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {a.path: a.kind for a in result.actions}
 
 
-def test_push_mirrors_local_to_remote_with_deletes() -> None:
+def test_a_mirror_push_makes_the_bucket_equal_to_the_folder() -> None:
     result = plan(
         {"new": here("a"), "same": here("b"), "edited": here("c")},
         {"same": there("e1"), "edited": there("e2"), "gone": there("e3")},
         {"same": Synced("b", "e1"), "edited": Synced("old", "e2")},
         direction="push",
+        mirror=True,
     )
     assert kinds(result) == {
         "new": "upload",
@@ -39,12 +40,13 @@ def test_push_mirrors_local_to_remote_with_deletes() -> None:
     }
 
 
-def test_pull_mirrors_remote_to_local_and_never_sends_local_edits() -> None:
+def test_a_mirror_pull_replaces_local_edits_and_extras() -> None:
     result = plan(
         {"edited-here": here("x"), "extra": here("y")},
         {"edited-here": there("e1"), "new": there("e2")},
         {"edited-here": Synced("orig", "e1")},
         direction="pull",
+        mirror=True,
     )
     assert kinds(result) == {"edited-here": "download", "extra": "delete-local", "new": "download"}
 
@@ -131,4 +133,94 @@ def test_changed_here_but_deleted_there_is_a_conflict() -> None:
         direction="both",
         conflict="remote-wins",
     )
-    assert kinds(result) == {"m": "delete-local"}
+    assert kinds(result) == {"m": "upload"}  # the change survives the delete
+
+
+@pytest.mark.parametrize("rule", ["local-wins", "remote-wins", "newest-wins"])
+@pytest.mark.parametrize("direction", ["both", "push", "pull"])
+def test_a_change_is_never_lost_to_a_delete_on_the_other_side(rule: str, direction: str) -> None:
+    """Review finding: 'deleted here, changed there' under local-wins deleted the change."""
+    changed_there = plan(
+        {},
+        {"m": there("e2")},
+        {"m": Synced("c1", "e1")},
+        direction=direction,
+        conflict=rule,  # type: ignore[arg-type]
+    )
+    changed_here = plan(
+        {"m": here("c2")},
+        {},
+        {"m": Synced("c1", "e1")},
+        direction=direction,
+        conflict=rule,  # type: ignore[arg-type]
+    )
+    for result in (changed_there, changed_here):
+        assert not result.of("delete-local", "delete-remote"), result.actions
+
+
+def test_two_way_push_deletes_only_what_the_state_proves_was_deleted_here() -> None:
+    result = plan(
+        {"kept": here("k")},
+        {"kept": there("ek"), "synced-then-deleted": there("e1"), "never-seen": there("e2")},
+        {"kept": Synced("k", "ek"), "synced-then-deleted": Synced("s", "e1")},
+        direction="push",
+    )
+    assert kinds(result) == {
+        "kept": "skip",
+        "synced-then-deleted": "delete-remote",
+        "never-seen": "pending",  # someone else's new object: never deleted by push
+    }
+
+
+def test_two_way_pull_keeps_a_new_local_file_waiting_to_be_pushed() -> None:
+    result = plan(
+        {"new-here": here("n"), "synced": here("s")},
+        {"new-there": there("e2")},
+        {"synced": Synced("s", "e1")},
+        direction="pull",
+    )
+    assert kinds(result) == {
+        "new-here": "pending",
+        "synced": "delete-local",
+        "new-there": "download",
+    }
+    pending = result.of("pending")[0]
+    assert pending.reason == "waiting to be pushed"
+
+
+@pytest.mark.parametrize("direction", ["push", "pull", "both"])
+def test_without_any_state_a_two_way_mapping_deletes_nothing(direction: str) -> None:
+    result = plan(
+        {"only-here": here("a"), "both": here("b")},
+        {"only-there": there("e1"), "both": there("e2", sha="other")},
+        {},
+        direction=direction,  # type: ignore[arg-type]
+    )
+    assert not result.of("delete-local", "delete-remote")
+
+
+def test_two_way_push_leaves_a_change_made_only_there_for_pull() -> None:
+    result = plan(
+        {"f": here("base")}, {"f": there("e2")}, {"f": Synced("base", "e1")}, direction="push"
+    )
+    assert kinds(result) == {"f": "pending"}
+    assert result.actions[0].reason == "waiting to be pulled"
+
+
+@pytest.mark.parametrize(
+    ("direction", "mirror", "expected"),
+    [
+        ("push", False, "encrypt"),
+        ("both", False, "encrypt"),
+        ("push", True, "encrypt"),
+        ("pull", False, "pending"),  # the push half rewrites it
+        ("pull", True, "skip"),  # pull-only data is never rewritten
+    ],
+)
+def test_an_identical_object_stored_without_the_key_is_rewritten_where_the_plan_may_write(
+    direction: str, mirror: bool, expected: str
+) -> None:
+    plain = RemoteFile(3, OLD, "e", "abc", encrypted=False)
+    result = plan({"f": here("abc")}, {"f": plain}, {}, direction=direction, mirror=mirror)  # type: ignore[arg-type]
+    (action,) = result.actions
+    assert action.kind == expected and "not encrypted" in action.reason

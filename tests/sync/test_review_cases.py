@@ -4,37 +4,7 @@ markers, malformed keys, and a dry run that must not touch a running sync's file
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-import boto3
-import pytest
-from click.testing import CliRunner
-
-from ferry.cli.main import cli
-from ferry.devserver import LocalS3Server
-
-
-@pytest.fixture
-def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-untyped-def]
-    def invoke(*args: str, cwd: Path, code: int = 0) -> str:
-        old = Path.cwd()
-        os.chdir(cwd)
-        try:
-            result = CliRunner().invoke(cli, ["--endpoint-url", s3_server.url, "--region",
-                                              "us-east-1", *args])
-        finally:
-            os.chdir(old)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
-
-
-@pytest.fixture
-def raw(s3_server: LocalS3Server):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def make(tmp_path: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped-def]
@@ -44,8 +14,12 @@ def make(tmp_path: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped
     return ws
 
 
-def test_a_path_deleted_on_both_sides_is_forgotten(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
-                                                   raw) -> None:
+def test_a_path_deleted_on_both_sides_is_forgotten(
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
+    raw,
+) -> None:
     ws = make(tmp_path, bucket, ferry)
     (ws / "data/logs/p.txt").write_text("v1")
     ferry("sync", "logs", cwd=ws)
@@ -69,8 +43,12 @@ def test_a_re_pointed_mapping_starts_afresh(tmp_path: Path, bucket: str, ferry) 
     assert len(list((ws / "data/models").iterdir())) == 5
 
 
-def test_a_pull_never_writes_through_a_symlinked_folder(tmp_path: Path, bucket: str, ferry,  # type: ignore[no-untyped-def]
-                                                        raw) -> None:
+def test_a_pull_never_writes_through_a_symlinked_folder(
+    tmp_path: Path,
+    bucket: str,
+    ferry,  # type: ignore[no-untyped-def]
+    raw,
+) -> None:
     ws = make(tmp_path, bucket, ferry)
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -82,16 +60,38 @@ def test_a_pull_never_writes_through_a_symlinked_folder(tmp_path: Path, bucket: 
     assert (outside / "x").read_text() == "precious"
 
 
-def test_folder_markers_are_ignored_and_malformed_keys_refused(tmp_path: Path, bucket: str,  # type: ignore[no-untyped-def]
-                                                               ferry, raw) -> None:
+def test_folder_markers_are_ignored_and_unusable_keys_skipped(
+    tmp_path: Path,
+    bucket: str,  # type: ignore[no-untyped-def]
+    ferry,
+    raw,
+) -> None:
     ws = make(tmp_path, bucket, ferry)
     raw.put_object(Bucket=bucket, Key="team/logs/dir/", Body=b"")
     raw.put_object(Bucket=bucket, Key="team/logs/dir/x.txt", Body=b"x")
     ferry("pull", "logs", cwd=ws)
     assert (ws / "data/logs/dir/x.txt").read_text() == "x"
     assert json.loads(ferry("status", "logs", "--json", cwd=ws))[0]["actions"] == []
-    raw.put_object(Bucket=bucket, Key="team/logs/a//b.txt", Body=b"odd")
-    assert "not a file path" in ferry("pull", "logs", cwd=ws, code=3)
+    # Keys another tool wrote that cannot be file names: each reported and skipped, and the
+    # rest of the pull completes (issue #8: never a crash).
+    unusable = {
+        "team/logs/a//b.txt": "not a valid relative key",
+        "team/logs/c/./d.txt": "not a valid relative key",
+        "team/logs/" + "n" * 300: "longer than 255 bytes",
+        "team/logs/clash": "a file and a folder of the same name",
+        "team/logs/tab\there.txt": "control character",
+    }
+    for key in unusable:
+        raw.put_object(Bucket=bucket, Key=key, Body=b"odd")
+    raw.put_object(Bucket=bucket, Key="team/logs/clash/inner.txt", Body=b"in")
+    raw.put_object(Bucket=bucket, Key="team/logs/fine.txt", Body=b"fine")
+    out = ferry("pull", "logs", cwd=ws, code=21)
+    for key, reason in unusable.items():
+        line = next(line for line in out.splitlines() if key.removeprefix("team/logs/") in line)
+        assert line.startswith("error: logs:") and reason in line and "skipped" in line
+    assert (ws / "data/logs/fine.txt").read_text() == "fine"
+    assert (ws / "data/logs/clash/inner.txt").read_text() == "in"
+    assert "Traceback" not in out
 
 
 def test_a_dry_run_leaves_temporary_files_alone(tmp_path: Path, bucket: str, ferry) -> None:  # type: ignore[no-untyped-def]

@@ -7,65 +7,11 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from click.testing import CliRunner
 
-from ferry.cli.main import cli
 from ferry.cli.sync_cmds import EXIT_CONFLICTS
-from ferry.devserver import LocalS3Server
-
-
-@pytest.fixture
-def ferry(s3_server: LocalS3Server, dev_credentials: None):  # type: ignore[no-untyped-def]
-    def invoke(*args: str, code: int = 0, cwd: Path | None = None) -> str:
-        old = Path.cwd()
-        if cwd is not None:
-            os.chdir(cwd)
-        try:
-            result = CliRunner().invoke(
-                cli, ["--endpoint-url", s3_server.url, "--region", "us-east-1", *args]
-            )
-        finally:
-            os.chdir(old)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
-
-
-@pytest.fixture
-def raw(s3_server: LocalS3Server):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        "s3",
-        endpoint_url=s3_server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
-def workspace(folder: Path, bucket: str, ferry) -> Path:  # type: ignore[no-untyped-def]
-    folder.mkdir(parents=True, exist_ok=True)
-    ferry("init", f"s3://{bucket}/team", "--dir", str(folder))
-    return folder
-
-
-def write(root: Path, rel: str, data: bytes | str) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    return path
-
-
-def keys(raw, bucket: str, prefix: str = "team/") -> list[str]:  # type: ignore[no-untyped-def]
-    pages = raw.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
-
-
-def report(output: str) -> dict[str, dict]:  # type: ignore[type-arg]
-    return {r["mapping"]: r for r in json.loads(output)}
+from tests.sync.conftest import keys, report, workspace, write
 
 
 def test_push_then_pull_elsewhere_then_nothing_to_do(
@@ -170,7 +116,11 @@ def test_pull_only_data_is_never_pushed_and_local_edits_are_replaced(
     write(a, "data/cached_datasets/scratch.parquet", "local only")
     ferry("push", cwd=a)
     assert keys(raw, bucket) == ["team/cached-datasets/train.parquet"]
-    ferry("sync", cwd=a)
+    refused = ferry("sync", code=3, cwd=a)  # scratch.parquet was never synced: ask first
+    assert "1 file(s) in the local folder that no earlier sync of it has seen" in refused
+    assert "scratch.parquet" in refused
+    assert (a / "data/cached_datasets/scratch.parquet").exists()
+    ferry("sync", "--yes", cwd=a)
     assert (a / "data/cached_datasets/train.parquet").read_text() == "truth"
     assert not (a / "data/cached_datasets/scratch.parquet").exists()
 
@@ -193,8 +143,8 @@ def test_keys_that_would_land_outside_the_folder_are_refused(
 ) -> None:
     raw.put_object(Bucket=bucket, Key="team/logs/../../escape.txt", Body=b"evil")
     a = workspace(tmp_path / "a", bucket, ferry)
-    out = ferry("pull", "logs", cwd=a, code=3)
-    assert "not a file path inside the local folder" in out
+    out = ferry("pull", "logs", cwd=a, code=21)  # reported and skipped, never written
+    assert "../../escape.txt: skipped: is not a valid relative key" in out
     assert not (tmp_path / "escape.txt").exists() and not (a / "escape.txt").exists()
 
 
@@ -236,13 +186,15 @@ def test_conflicts_follow_the_mapping_rule_or_are_left_with_their_exit_code(
 def test_dry_run_and_status_change_nothing(tmp_path: Path, bucket: str, ferry, raw) -> None:  # type: ignore[no-untyped-def]
     a = workspace(tmp_path / "a", bucket, ferry)
     write(a, "data/logs/a.txt", "a")
-    assert "logs\tupload\ta.txt\tnew\n" in ferry("push", "--dry-run", cwd=a)
+    assert "logs\tupload\ta.txt\tnew here\n" in ferry("push", "--dry-run", cwd=a)
     status = json.loads(ferry("status", "--json", cwd=a))
     assert {
         "mapping": "logs",
         "direction": "both",
         "identical": 0,
         "actions": [{"path": "a.txt", "action": "upload", "reason": "new here", "size": 1}],
+        "pending": [],
+        "refusal": "",
     } in status
     assert keys(raw, bucket) == []
 

@@ -6,7 +6,7 @@ import asyncio
 
 from ferry.devserver import LocalS3Server
 from ferry.storage import open_store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 from ferry.tracking.aio import AsyncRubicon
 from tests.support.recording import RecordingStore
 

@@ -13,7 +13,7 @@ import pytest
 
 from ferry import Rubicon
 from ferry.storage import open_store
-from ferry.storage.s3_options import S3Options
+from ferry.storage.s3 import S3Options
 from ferry.tracking.record_cache import SqliteRecordCache
 from tests.support.recording import RecordingStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ferry.cli.output import emit_json, is_terminal
+from ferry.cli.output import emit_json, is_terminal, print_table
 from ferry.config import load_settings
 
 __all__ = ["config"]
@@ -24,13 +24,7 @@ def show(obj: dict[str, str | None], as_json: bool) -> None:
     if as_json:
         emit_json({name: {"value": value, "source": source} for name, value, source in rows})
     elif is_terminal():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table("setting", "value", "source", title="ferry settings")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
+        print_table("ferry settings", ["setting", "value", "source"], [list(r) for r in rows])
     else:
         for name, value, source in rows:
             click.echo(f"{name}\t{value}\t{source}")

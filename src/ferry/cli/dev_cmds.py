@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import click
 
@@ -14,22 +15,44 @@ def dev() -> None:
     """Local stand-ins for AWS services."""
 
 
+_STOP = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
 @dev.command("s3")
 @click.option("--port", default=4566, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--bucket", "buckets", multiple=True, help="Create this bucket (repeatable).")
-def s3(port: int, buckets: tuple[str, ...]) -> None:
-    """Run a local S3 server on 127.0.0.1 until interrupted (objects kept in memory)."""
+@click.option(
+    "--tools-dir",
+    envvar="FERRY_TOOLS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the server is installed (default: ~/.cache/ferry/tools; FERRY_TOOLS_DIR).",
+)
+def s3(port: int, buckets: tuple[str, ...], tools_dir: Path | None) -> None:
+    """Run a local S3 server on 127.0.0.1 until interrupted (objects kept in memory).
+
+    Ctrl-C, SIGTERM or SIGHUP (the terminal closed) stop it and its server.
+    """
     from ferry.devserver import LocalS3Server
 
-    # Block the stop signals so they are received by sigwait below, and the server is
-    # always stopped on the way out (it runs in its own process group).
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # Until the server runs, a stop signal interrupts the start-up like Ctrl-C does, so the
+    # server (in its own process group) is still stopped on the way out.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _interrupt)
     click.echo("Starting the local S3 server (first run installs it, ~10 s)...", err=True)
-    with LocalS3Server(port=port) as server:
+    with LocalS3Server(port=port, tools_dir=tools_dir) as server:
+        # Blocked only now: the server process, started above, must not inherit the mask
+        # (it would then ignore the very signals that stop it). sigwait takes them below,
+        # and the server is always stopped on the way out.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
         for bucket in buckets:
             server.create_bucket(bucket)
         click.echo(f"Local S3 listening on {server.url}  (Ctrl-C to stop)", err=True)
+        click.echo(f"Installed in {server.tools_dir}; objects live in its memory only.", err=True)
         click.echo("Point ferry and the AWS tools at it with:", err=True)
         for name, value in server.env().items():
             click.echo(f"export {name}={value}")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(_STOP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

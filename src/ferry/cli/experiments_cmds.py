@@ -6,32 +6,31 @@ from typing import Any
 
 import click
 
-from ferry.cli.output import emit_json, is_terminal
+from ferry.cli.options import dry_run_option
+from ferry.cli.output import emit_json, is_terminal, print_table
 
 __all__ = ["experiments"]
 
 
 def _rubicon(obj: dict[str, Any], root: str) -> Any:
+    """The client on ``root``; a local root that does not exist is surely a typo."""
+    from pathlib import Path
+
+    from ferry.errors import NotFoundError
     from ferry.tracking import Rubicon
 
+    if "://" not in root and not Path(root).expanduser().is_dir():
+        raise NotFoundError(
+            f"No tracking root at {root} (no such folder).",
+            f"Check the path; for S3, write s3://bucket/prefix (ferry ls s3://{root}).",
+        )
     options = {k: v for k, v in obj.items() if v is not None}
     return Rubicon(persistence="filesystem", root_dir=root, **options)
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on a terminal; tab-separated lines when piped."""
-    if is_terminal():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns, title=title)
-        for row in rows:
-            table.add_row(*[_cell(v) for v in row])
-        Console().print(table)
-    else:
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(_cell(v) for v in row))
+    """A table fitted to the terminal; tab-separated lines when piped."""
+    print_table(title, columns, [[_cell(v) for v in row] for row in rows])
 
 
 def _cell(value: Any) -> str:
@@ -171,6 +170,13 @@ def compare(
         found = [e for e in found if e.id in selected or e.name in selected]
     rows, parameters, metrics = experiment_rows(found)
     if sort_by:
+        if sort_by not in metrics:
+            from ferry.errors import ConfigError
+
+            raise ConfigError(
+                f"No metric named {sort_by!r} in {project!r}.",
+                f"Sort by one of: {', '.join(metrics) or '(no metrics logged yet)'}.",
+            )
         rows = _sorted(rows, sort_by, found)
     columns = ["id", "name", *parameters, *metrics]
     if as_json:
@@ -188,3 +194,44 @@ def _sorted(rows: list[dict[str, Any]], metric: str, found: list[Any]) -> list[d
     present = [r for r in rows if isinstance(r.get(metric), int | float)]
     missing = [r for r in rows if r not in present]
     return sorted(present, key=lambda r: r[metric], reverse=not loss) + missing
+
+
+@experiments.command("rm")
+@click.argument("root")
+@click.argument("project")
+@click.argument("selected", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+@dry_run_option
+@click.pass_obj
+def rm(
+    obj: dict[str, Any],
+    root: str,
+    project: str,
+    selected: tuple[str, ...],
+    yes: bool,
+    dry_run: bool,
+) -> None:
+    """Delete experiments (SELECTED ids or names) and everything logged under them."""
+    found = _rubicon(obj, root).get_project(project).experiments()
+    chosen = [e for e in found if e.id in selected or e.name in selected]
+    missing = set(selected) - {e.id for e in chosen} - {e.name for e in chosen}
+    if missing:
+        from ferry.errors import NotFoundError
+
+        raise NotFoundError(
+            f"No experiment {sorted(missing)[0]!r} in project {project!r}.",
+            f"List them: ferry experiments ls {root} {project!r}",
+        )
+    for e in chosen:
+        click.echo(f"{'(dryrun) ' if dry_run else ''}delete: {e.id} {e.name or ''}".rstrip())
+    if dry_run:
+        return
+    if not yes and not (is_terminal() and click.confirm(f"Delete {len(chosen)} experiment(s)?")):
+        from ferry.errors import ConfigError
+
+        raise ConfigError(
+            f"Deleting {len(chosen)} experiment(s) needs a confirmation.",
+            "Run again with --yes (or answer the question on a terminal).",
+        )
+    _rubicon(obj, root).get_project(project).delete_experiments([e.id for e in chosen])
+    click.echo(f"deleted {len(chosen)} experiment(s) from {project!r}")

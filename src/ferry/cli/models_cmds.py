@@ -1,22 +1,32 @@
-"""``ferry models ls|show|download|load-test`` and ``ferry objects ls|get|rm``."""
+"""``ferry models ls|show|upload|download|rm|state|load-test``, ``ferry objects ls|get|rm``,
+and ``python -m ferry.models upload|download`` (modelstore's command line, same variables).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ferry.cli.output import emit_json, human_size, is_terminal
+from ferry.errors import ConfigError
 
-__all__ = ["models", "objects"]
+__all__ = ["models", "modelstore_main", "objects"]
 
 
 def _model_store(obj: dict[str, Any], root: str) -> Any:
+    """The store at ROOT; a local folder must exist (a typo should not start a new store)."""
     from ferry.config import load_settings
     from ferry.models import ModelStore
 
+    if "://" not in root:
+        return ModelStore.from_file_system(root)
     return ModelStore(root, settings=load_settings(obj))
 
 
@@ -68,6 +78,150 @@ def models_download(
     click.echo(f"downloaded to {folder}")
 
 
+@models.command("upload")
+@click.argument("root")
+@click.argument("domain")
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option("--model-id", help="The new model's id (default: a new UUID).")
+@click.option(
+    "--extra",
+    "extras",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A file or folder stored beside the model (repeatable).",
+)
+@click.option("--metadata", help="Extra metadata, a JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model's record as JSON.")
+@click.pass_obj
+def models_upload(
+    obj: dict[str, Any],
+    root: str,
+    domain: str,
+    model: Path,
+    model_id: str | None,
+    extras: tuple[Path, ...],
+    metadata: str | None,
+    as_json: bool,
+) -> None:
+    """Upload MODEL (a file or folder saved beforehand) to DOMAIN; prints the model id."""
+    meta = _model_store(obj, root).upload(
+        domain, model_id, model=model, extras=list(extras), extra_metadata=_json_object(metadata)
+    )
+    if as_json:
+        emit_json(meta)
+    else:
+        click.echo(meta["model"]["model_id"])
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"--metadata {text!r} is not a JSON object.", """Pass e.g. '{"auc": 0.9}'."""
+        )
+    return value
+
+
+@models.command("rm")
+@click.argument("root")
+@click.argument("domain")
+@click.argument("model_id")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.pass_obj
+def models_rm(obj: dict[str, Any], root: str, domain: str, model_id: str, yes: bool) -> None:
+    """Delete a model (its record is kept as deleted, as modelstore does)."""
+    _model_store(obj, root).delete_model(domain, model_id, skip_prompt=yes, confirm=_confirm())
+    click.echo(f"deleted {domain}/{model_id}")
+
+
+def _confirm() -> Callable[[str], bool]:
+    """Ask on a terminal; without one, refuse and say how to go ahead."""
+    if sys.stdin.isatty():
+        return lambda question: click.confirm(question, default=False)
+
+    def refuse(question: str) -> bool:
+        raise ConfigError(f"{question} (no terminal to ask on)", "Pass --yes to go ahead.")
+
+    return refuse
+
+
+@models.group("state")
+def models_state() -> None:
+    """Model states (production, staging, ...): ls, create, set, unset, rm."""
+
+
+@models_state.command("ls")
+@click.argument("root")
+@click.argument("domain", required=False)
+@click.argument("model_id", required=False)
+@click.pass_obj
+def state_ls(obj: dict[str, Any], root: str, domain: str | None, model_id: str | None) -> None:
+    """The states of ROOT, or those DOMAIN's MODEL_ID is in."""
+    store = _model_store(obj, root)
+    if domain and model_id:
+        names = store.get_model_states(domain, model_id)
+    elif domain:
+        raise ConfigError(
+            "Give MODEL_ID too, or neither.", "ferry models state ls ROOT [DOMAIN ID]"
+        )
+    else:
+        names = store.list_model_states()
+    for name in names:
+        click.echo(name)
+
+
+@models_state.command("create")
+@click.argument("root")
+@click.argument("state_name")
+@click.pass_obj
+def state_create(obj: dict[str, Any], root: str, state_name: str) -> None:
+    """Create a state."""
+    _model_store(obj, root).create_model_state(state_name)
+    click.echo(f"created state {state_name}")
+
+
+@models_state.command("set")
+@click.argument("root")
+@click.argument("domain")
+@click.argument("model_id")
+@click.argument("state_name")
+@click.pass_obj
+def state_set(obj: dict[str, Any], root: str, domain: str, model_id: str, state_name: str) -> None:
+    """Put a model in a state."""
+    _model_store(obj, root).set_model_state(domain, model_id, state_name)
+    click.echo(f"{domain}/{model_id} is in {state_name}")
+
+
+@models_state.command("unset")
+@click.argument("root")
+@click.argument("domain")
+@click.argument("model_id")
+@click.argument("state_name")
+@click.pass_obj
+def state_unset(
+    obj: dict[str, Any], root: str, domain: str, model_id: str, state_name: str
+) -> None:
+    """Take a model out of a state."""
+    _model_store(obj, root).remove_model_state(domain, model_id, state_name)
+    click.echo(f"{domain}/{model_id} is not in {state_name}")
+
+
+@models_state.command("rm")
+@click.argument("root")
+@click.argument("state_name")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.pass_obj
+def state_rm(obj: dict[str, Any], root: str, state_name: str, yes: bool) -> None:
+    """Delete a state and take every model out of it."""
+    _model_store(obj, root).delete_model_state(state_name, skip_prompt=yes, confirm=_confirm())
+    click.echo(f"deleted state {state_name}")
+
+
 @models.command("load-test")
 @click.argument("root")
 @click.argument("domain")
@@ -81,6 +235,57 @@ def models_load_test(obj: dict[str, Any], root: str, domain: str, model_id: str 
         f"loaded {type(model).__module__}.{type(model).__qualname__} in "
         f"{time.perf_counter() - started:.2f} s"
     )
+
+
+def modelstore_main() -> None:
+    """``python -m ferry.models``: modelstore's command line, from modelstore's variables.
+
+    ``MODEL_STORE_STORAGE`` is ``aws-s3`` (``MODEL_STORE_AWS_BUCKET``, optional
+    ``MODEL_STORE_REGION``, ``MODEL_STORE_AWS_ROOT_PREFIX``) or ``filesystem``
+    (``MODEL_STORE_ROOT_PREFIX``).
+    """
+    from ferry.cli.main import FerryGroup
+
+    group = FerryGroup("python -m ferry.models", help=modelstore_main.__doc__)
+    group.add_command(ms_upload)
+    group.add_command(ms_download)
+    group(prog_name="python -m ferry.models")
+
+
+def _store_from_env() -> Any:
+    from ferry.models import ModelStore
+
+    kind = os.environ.get("MODEL_STORE_STORAGE")
+    if kind == "aws-s3":
+        return ModelStore.from_aws_s3()
+    if kind == "filesystem":
+        return ModelStore.from_file_system()
+    raise ConfigError(
+        f"MODEL_STORE_STORAGE is {kind!r}.",
+        "Set it to aws-s3 (with MODEL_STORE_AWS_BUCKET) or filesystem (with "
+        "MODEL_STORE_ROOT_PREFIX).",
+    )
+
+
+@click.command("upload")
+@click.argument("domain")
+@click.argument("model", type=click.Path(exists=True))
+def ms_upload(domain: str, model: str) -> None:
+    """Upload a model file to DOMAIN; prints its id on stdout."""
+    model_id = _store_from_env().upload(domain, model=model)["model"]["model_id"]
+    click.echo(f"Uploaded: {domain}={model_id}", err=True)
+    click.echo(model_id)
+
+
+@click.command("download")
+@click.argument("domain")
+@click.argument("model_id")
+@click.argument("parent_dir", required=False)
+def ms_download(domain: str, model_id: str, parent_dir: str | None) -> None:
+    """Download a model into PARENT_DIR/DOMAIN/MODEL_ID (PARENT_DIR: the current folder)."""
+    target = Path(parent_dir or ".") / domain / model_id
+    folder = _store_from_env().download(target, domain, model_id)
+    click.echo(f"Downloaded: {domain}={model_id} to {folder}", err=True)
 
 
 @click.group()

@@ -1,77 +1,56 @@
-"""``ferry ls``, ``ferry cp`` and ``ferry rm``: objects in S3 (or on disk) by URL."""
+"""``ferry ls``, ``rm``, ``cat``, ``presign``, ``mb`` and ``rb``: objects and buckets by URL."""
 
 from __future__ import annotations
 
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+import contextlib
 from typing import Any
 
 import click
 
-from ferry.cli.output import emit_json, human_size, is_terminal
-from ferry.config import load_settings
-from ferry.errors import ConfigError
-from ferry.storage.base import ObjectInfo, Store
+from ferry.cli.locations import Location, folder_objects, locate
+from ferry.cli.options import (
+    FilteredCommand,
+    dry_run_option,
+    filter_options,
+    filters_of,
+    quiet_options,
+)
+from ferry.cli.output import emit_json, human_size
+from ferry.errors import ConfigError, MultiError, NotFoundError
+from ferry.storage.base import ObjectInfo
 
 __all__ = ["COMMANDS"]
 
 
-@dataclass(frozen=True)
-class Location:
-    """A URL split into the store that holds it and the key (or prefix) inside that store."""
-
-    store: Store
-    key: str
-    url: str
-
-    @property
-    def is_s3(self) -> bool:
-        return self.url.startswith("s3://")
-
-
-def locate(url: str, overrides: dict[str, Any]) -> Location:
-    if url.startswith("s3://"):
-        from ferry.storage.names import parse_s3_url
-        from ferry.storage.s3 import S3Store
-        from ferry.storage.s3_options import S3Options
-
-        bucket, _ = parse_s3_url(url)
-        key = url[5:].partition("/")[2]
-        options = S3Options.from_settings(load_settings(overrides))
-        return Location(S3Store(f"s3://{bucket}", options), key, url)
-    if "://" in url:
-        raise ConfigError(
-            f"{url!r} is neither an s3:// URL nor a local path.", "Use s3://bucket/key or a path."
-        )
-    from ferry.storage.local import LocalStore
-
-    path = Path(url).expanduser().absolute()
-    if path.is_dir():
-        return Location(LocalStore(path), "", url)
-    return Location(LocalStore(path.parent), path.name, url)
-
-
-@click.command("ls")
+@click.command("ls", cls=FilteredCommand)
 @click.argument("url")
 @click.option("-r", "--recursive", is_flag=True, help="List every object below the prefix.")
 @click.option("-H", "--human-readable", "human", is_flag=True, help="Sizes as KiB, MiB, ...")
 @click.option("--summarize", is_flag=True, help="Print the number of objects and total size.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
+@filter_options
+@click.pass_context
 def ls(
-    obj: dict[str, Any], url: str, recursive: bool, human: bool, summarize: bool, as_json: bool
+    ctx: click.Context,
+    /,
+    url: str,
+    recursive: bool,
+    human: bool,
+    summarize: bool,
+    as_json: bool,
+    **_filters: Any,
 ) -> None:
     """List objects like 'aws s3 ls': s3://bucket/prefix or a local folder."""
-    where = locate(url, obj)
+    where = locate(url, ctx.obj, must_exist=True)
     if recursive:
-        prefixes, objects = [], list(where.store.list(where.key))
+        prefixes, objects = [], folder_objects(where.store, where.key, filters_of(ctx))
     else:
         listing = where.store.ls(where.key)
         prefixes, objects = listing.prefixes, listing.objects
+    if where.is_s3 and where.key and not (prefixes or objects):
+        raise NotFoundError(
+            f"Nothing at {url}.", "Check the bucket and prefix: ferry ls s3://BUCKET/"
+        )
     if as_json:
         emit_json({"prefixes": prefixes, "objects": [_info_json(o) for o in objects]})
         return
@@ -95,141 +74,173 @@ def _info_json(info: ObjectInfo) -> dict[str, Any]:
         "size": info.size,
         "etag": info.etag,
         "mtime": info.mtime.isoformat(),
-        "checksum": info.checksum,
     }
 
 
-@click.command("cp")
-@click.argument("source")
-@click.argument("dest")
-@click.option("-r", "--recursive", is_flag=True, help="Copy a folder or a whole prefix.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-@click.pass_obj
-def cp(obj: dict[str, Any], source: str, dest: str, recursive: bool, as_json: bool) -> None:
-    """Copy a file or (with -r) a folder between the local disk and S3."""
-    src, dst = locate(source, obj), locate(dest, obj)
-    if not (src.is_s3 or dst.is_s3):
-        raise ConfigError("Both locations are local.", "Use the system's cp for that.")
-    started = time.perf_counter()
-    if recursive:
-        results = _copy_tree(src, dst, source, dest)
-    else:
-        results = [_copy_one(src, dst, source, dest)]
-    _report(results, time.perf_counter() - started, as_json)
-
-
-def _copy_one(src: Location, dst: Location, source: str, dest: str) -> ObjectInfo:
-    if not src.is_s3 and not src.key:
-        raise ConfigError(f"{source} is a folder.", "Copy folders with -r.")
-    name = src.key.rsplit("/", 1)[-1]
-    if not name:
-        raise ConfigError(f"{source} names a prefix, not an object.", "Copy prefixes with -r.")
-    if dst.is_s3:
-        key = dst.key + name if (not dst.key or dst.key.endswith("/")) else dst.key
-        if src.is_s3:
-            with tempfile.TemporaryDirectory() as tmp:
-                src.store.get_file(src.key, Path(tmp, name))
-                return dst.store.put_file(key, Path(tmp, name))
-        return dst.store.put_file(key, Path(source).expanduser())
-    target = Path(dest).expanduser()
-    if target.is_dir() or dest.endswith("/"):
-        target = target / name
-    return src.store.get_file(src.key, target)
-
-
-def _copy_tree(src: Location, dst: Location, source: str, dest: str) -> list[ObjectInfo]:
-    from ferry.storage.batch import download_tree, upload_tree
-
-    if src.is_s3 and dst.is_s3:
-        raise ConfigError(
-            "Recursive S3-to-S3 copies are not supported yet.",
-            "Copy to a local folder, then up again.",
-        )
-    workers = getattr(src.store if src.is_s3 else dst.store, "concurrency", 32)
-    if dst.is_s3:
-        folder = Path(source).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"{source} is not a folder.", "Give a folder to copy with -r.")
-        with _progress("upload") as tick:
-            done = upload_tree(dst.store, folder, dst.key, workers=workers, on_done=tick)
-    else:
-        with _progress("download") as tick:
-            done = download_tree(
-                src.store, src.key, Path(dest).expanduser(), workers=workers, on_done=tick
-            )
-    return list(done.values())
-
-
-@contextmanager
-def _progress(verb: str) -> Iterator[Callable[[str, ObjectInfo], None] | None]:
-    """A live file/byte counter on a terminal; nothing when piped."""
-    if not is_terminal():
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TransferSpeedColumn,
-    )
-
-    columns = (
-        SpinnerColumn(),
-        TextColumn(f"{verb} {{task.fields[files]}} files"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-    )
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task(verb, total=None, files=0)
-
-        def tick(_key: str, info: ObjectInfo) -> None:
-            files = progress.tasks[0].fields["files"] + 1
-            progress.update(task, advance=info.size, files=files)
-
-        yield tick
-
-
-def _report(results: list[ObjectInfo], seconds: float, as_json: bool) -> None:
-    total = sum(r.size for r in results)
-    rate = total / seconds if seconds > 0 else 0.0
-    if as_json:
-        emit_json(
-            {
-                "files": len(results),
-                "bytes": total,
-                "seconds": round(seconds, 3),
-                "bytes_per_second": round(rate),
-            }
-        )
-    else:
-        click.echo(
-            f"copied {len(results)} file(s), {human_size(total)} in {seconds:.2f} s "
-            f"({human_size(rate)}/s)"
-        )
-
-
-@click.command("rm")
+@click.command("rm", cls=FilteredCommand)
 @click.argument("url")
 @click.option("-r", "--recursive", is_flag=True, help="Delete every object below the prefix.")
-@click.option("--dryrun", is_flag=True, help="Show what would be deleted, delete nothing.")
-@click.pass_obj
-def rm(obj: dict[str, Any], url: str, recursive: bool, dryrun: bool) -> None:
-    """Delete an object, or (with -r) every object below a prefix."""
-    where = locate(url, obj)
+@dry_run_option
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="Abort the unfinished multipart uploads below the prefix (a killed upload's parts).",
+)
+@quiet_options
+@filter_options
+@click.pass_context
+def rm(
+    ctx: click.Context,
+    /,
+    url: str,
+    recursive: bool,
+    dry_run: bool,
+    incomplete: bool,
+    quiet: bool,
+    **_options: Any,
+) -> None:
+    """Delete an object, or (with -r) the folder URL names: s3://b/runs/run-1 is the object
+    runs/run-1 and everything below runs/run-1/, never runs/run-10/."""
+    dryrun = dry_run
+    where = locate(url, ctx.obj)
     if not where.is_s3:
         raise ConfigError(f"{url} is local.", "Use the system's rm for local files.")
+    if incomplete:
+        return _abort_incomplete(where, url, dryrun)
     if recursive:
-        keys = [info.key for info in where.store.list(where.key)]
+        found = folder_objects(where.store, where.key, filters_of(ctx), markers=True)
+        keys = [info.key for info in found]
+        if not keys:
+            raise NotFoundError(f"Nothing at {url} to delete.", "Check the prefix: ferry ls -r URL")
     else:
-        where.store.head(where.key)  # a clear 'not found' rather than a silent no-op
+        _must_exist(where)
         keys = [where.key]
+    bucket = url[5:].split("/", 1)[0]
+    failed: set[str] = set()
+    refused: MultiError | None = None
     if not dryrun:
-        where.store.delete(keys)
-    verb = "would delete" if dryrun else "deleted"
-    click.echo(f"{verb} {len(keys)} object(s) from {url}")
+        try:
+            where.store.delete(keys)
+        except MultiError as exc:  # the others are gone: say which stayed, after the list
+            failed = {name for name, _ in exc.failures}
+            refused = exc
+    for key in keys:
+        if (dryrun or not quiet) and key not in failed:
+            click.echo(f"{'(dryrun) ' if dryrun else ''}delete: s3://{bucket}/{key}")
+    if not dryrun and refused is not None:
+        raise refused
+    if not quiet:
+        click.echo(f"{'would delete' if dryrun else 'deleted'} {len(keys)} object(s) from {url}")
 
 
-COMMANDS = (ls, cp, rm)
+def _must_exist(where: Location) -> None:
+    """A clear 'not found' rather than a silent no-op; an object the configured SSE-C key
+    cannot read is still there (deleting it needs no key)."""
+    from ferry.errors import EncryptionError
+
+    with contextlib.suppress(EncryptionError):
+        where.store.head(where.key)
+
+
+def _abort_incomplete(where: Location, url: str, dryrun: bool) -> None:
+    from ferry.storage.base import AbortsUploads
+
+    store = where.store
+    if not isinstance(store, AbortsUploads):
+        raise ConfigError(f"{url} has no multipart uploads.", "Use an s3:// URL.")
+    key = where.key
+    found = [  # the folder rule of rm -r: runs/run-1 is never runs/run-10
+        (k, upload_id)
+        for k, upload_id in store.list_incomplete_uploads(key)
+        if not key or key.endswith("/") or k == key or k.startswith(key + "/")
+    ]
+    bucket = url[5:].split("/", 1)[0]
+    for k, upload_id in found:
+        click.echo(f"{'(dryrun) ' if dryrun else ''}abort: s3://{bucket}/{k} ({upload_id})")
+    if not dryrun and found:
+        store.abort_incomplete_uploads(key, only={k for k, _ in found})
+    verb = "would abort" if dryrun else "aborted"
+    click.echo(f"{verb} {len(found)} unfinished upload(s) below {url}")
+
+
+@click.command("cat")
+@click.argument("url")
+@click.pass_obj
+def cat(obj: dict[str, Any], url: str) -> None:
+    """Write an object's bytes to standard output (as 'aws s3 cp s3://... -')."""
+    import shutil
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    where = _s3(url, obj)
+    with tempfile.TemporaryDirectory() as scratch:  # streamed through disk: any size
+        path = Path(scratch, "object")
+        where.store.get_file(where.key, path)
+        with open(path, "rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+@click.command("presign")
+@click.argument("url")
+@click.option(
+    "--expires-in", default=3600, show_default=True, help="Seconds the URL works (max 604800)."
+)
+@click.pass_obj
+def presign(obj: dict[str, Any], url: str, expires_in: int) -> None:
+    """Print a URL that lets anyone GET the object, for a while, without credentials."""
+    where = _s3(url, obj)
+    where.store.head(where.key)  # a clear 'not found' rather than a URL to nothing
+    click.echo(_s3_store(where).presign(where.key, expires_in))
+
+
+@click.command("mb")
+@click.argument("url")
+@click.pass_obj
+def mb(obj: dict[str, Any], url: str) -> None:
+    """Make a bucket (in the configured region)."""
+    where = _s3(url, obj, bucket_only=True)
+    _s3_store(where).make_bucket()
+    click.echo(f"make_bucket: {where.url}")
+
+
+@click.command("rb")
+@click.argument("url")
+@click.option("--force", is_flag=True, help="Delete every object in it first.")
+@click.pass_obj
+def rb(obj: dict[str, Any], url: str, force: bool) -> None:
+    """Remove a bucket (empty, or emptied first with --force)."""
+    where = _s3(url, obj, bucket_only=True)
+    store = _s3_store(where)
+    if force:
+        keys = [info.key for info in store.list("")]  # markers and odd keys included
+        store.abort_incomplete_uploads("")
+        store.delete(keys)
+        click.echo(f"deleted {len(keys)} object(s) from {where.url}")
+    store.remove_bucket()
+    click.echo(f"remove_bucket: {where.url}")
+
+
+def _s3(url: str, obj: dict[str, Any], *, bucket_only: bool = False) -> Location:
+    if not url.startswith("s3://"):
+        raise ConfigError(f"{url} is not an s3:// URL.", "Write it as s3://bucket/key.")
+    where = locate(url, obj)
+    if bucket_only and where.key.strip("/"):
+        raise ConfigError(
+            f"{url} names a key, not a bucket.",
+            f"Give the bucket alone: s3://{url[5:].split('/')[0]}",
+        )
+    if not bucket_only and not where.key:
+        raise ConfigError(f"{url} names no object.", "Give the object's key: s3://bucket/key.")
+    return where
+
+
+def _s3_store(where: Location) -> Any:
+    from ferry.storage.s3 import S3Store
+
+    assert isinstance(where.store, S3Store)
+    return where.store
+
+
+COMMANDS = (ls, rm, cat, presign, mb, rb)

@@ -9,8 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ferry.cli.output import emit_json, human_size, is_terminal
+from ferry.cli.options import (
+    FilteredCommand,
+    dry_run_option,
+    filter_options,
+    filters_of,
+    quiet_options,
+)
+from ferry.cli.output import emit_json, human_size, is_terminal, print_table
 from ferry.config import load_settings
+from ferry.errors import ConfigError
 
 if TYPE_CHECKING:
     from ferry.sync.run import Mode
@@ -42,56 +50,112 @@ def init(remote_root: str, folder: Path) -> None:
 
 
 def _options(command: Any) -> Any:
-    for option in reversed(
-        [
-            click.argument("mappings", nargs=-1),
-            click.option("--dry-run", is_flag=True, help="Print the plan; change nothing."),
-            click.option("--yes", is_flag=True, help="Allow deleting many files."),
-            click.option(
-                "--delete-threshold",
-                default=0.5,
-                show_default=True,
-                help="Fraction of a side's files a sync may delete without --yes.",
-            ),
-            click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
-        ]
-    ):
+    options: list[Any] = [
+        click.argument("mappings", nargs=-1),
+        dry_run_option,
+        click.option("--yes", is_flag=True, help="Allow deleting many files."),
+        click.option(
+            "--delete-threshold",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.5,
+            show_default=True,
+            help="Fraction of a side's files a sync may delete without --yes.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        click.option(
+            "--exact/--size-only",
+            default=True,
+            help="Compare contents by checksum (default), or sizes only (like s5cmd).",
+        ),
+        filter_options,
+        quiet_options,
+    ]
+    for option in reversed(options):
         command = option(command)
     return command
 
 
-@click.command("push")
+@click.command("push", cls=FilteredCommand)
 @_options
-@click.pass_obj
-def push(obj: dict[str, Any], /, **kwargs: Any) -> None:
-    """Make the bucket match the local folders (MAPPINGS, or all that may be pushed)."""
-    _run(obj, "push", **kwargs)
+@click.pass_context
+def push(ctx: click.Context, /, **kwargs: Any) -> None:
+    """Send the local folders' changes to the bucket (MAPPINGS, or all that may be pushed)."""
+    _run(ctx, "push", **kwargs)
 
 
-@click.command("pull")
+@click.command("pull", cls=FilteredCommand)
 @_options
-@click.pass_obj
-def pull(obj: dict[str, Any], /, **kwargs: Any) -> None:
-    """Make the local folders match the bucket (MAPPINGS, or all that may be pulled)."""
-    _run(obj, "pull", **kwargs)
+@click.pass_context
+def pull(ctx: click.Context, /, **kwargs: Any) -> None:
+    """Bring the bucket's changes to the local folders (MAPPINGS, or all that may be pulled)."""
+    _run(ctx, "pull", **kwargs)
 
 
-@click.command("sync")
+@click.command("sync", cls=FilteredCommand)
 @_options
-@click.pass_obj
-def sync(obj: dict[str, Any], /, **kwargs: Any) -> None:
-    """Sync each mapping its own way (pull, push, or both with its conflict rule)."""
-    _run(obj, "sync", **kwargs)
+@click.option("--delete", is_flag=True, help="SRC DST form: delete what the source lacks.")
+@click.pass_context
+def sync(ctx: click.Context, /, delete: bool, **kwargs: Any) -> None:
+    """Sync each mapping its own way (pull, push, or both with its conflict rule); or, as
+    'aws s3 sync', make DST hold SRC: ferry sync SRC DST [--delete] (local <-> S3, S3 -> S3)."""
+    args = kwargs["mappings"]
+    if any(a.startswith("s3://") for a in args):
+        _sync_paths(ctx, delete=delete, **kwargs)
+        return
+    if delete:
+        raise ConfigError(
+            "--delete is for the 'ferry sync SRC DST' form.",
+            "A workspace deletes what its state proves was deleted; drop --delete.",
+        )
+    _run(ctx, "sync", **kwargs)
+
+
+def _sync_paths(
+    ctx: click.Context,
+    *,
+    mappings: tuple[str, ...],
+    delete: bool,
+    dry_run: bool,
+    yes: bool,
+    delete_threshold: float,
+    as_json: bool,
+    exact: bool,
+    quiet: bool,
+    no_progress: bool,
+    **_filters: Any,
+) -> None:
+    from ferry.sync.paths import sync_paths
+
+    if len(mappings) != 2:
+        raise ConfigError(
+            f"'ferry sync' with an s3:// URL takes a source and a destination, not "
+            f"{len(mappings)} paths.",
+            "Write: ferry sync SRC DST (a local folder or an s3:// prefix each).",
+        )
+    source, dest = mappings
+    outcome = sync_paths(
+        source,
+        dest,
+        load_settings(ctx.obj),
+        delete=delete,
+        dry_run=dry_run,
+        yes=yes,
+        delete_threshold=delete_threshold,
+        size_only=not exact,
+        filters=filters_of(ctx),
+    )
+    _show([outcome], dry_run, as_json, quiet)
+    _exit([outcome])
 
 
 @click.command("status")
 @click.argument("mappings", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def status(obj: dict[str, Any], mappings: tuple[str, ...], as_json: bool) -> None:
+@click.pass_context
+def status(ctx: click.Context, /, mappings: tuple[str, ...], as_json: bool) -> None:
     """What 'ferry sync' would do, per mapping, without doing it."""
     _run(
-        obj,
+        ctx,
         "sync",
         mappings=mappings,
         dry_run=True,
@@ -102,7 +166,7 @@ def status(obj: dict[str, Any], mappings: tuple[str, ...], as_json: bool) -> Non
 
 
 def _run(
-    obj: dict[str, Any],
+    ctx: click.Context,
     mode: Mode,
     *,
     mappings: tuple[str, ...],
@@ -110,37 +174,30 @@ def _run(
     yes: bool,
     delete_threshold: float,
     as_json: bool,
+    exact: bool = True,
+    quiet: bool = False,
+    no_progress: bool = False,
+    **_filters: Any,
 ) -> None:
-    from ferry.storage.s3 import S3Store
-    from ferry.storage.s3_options import S3Options
-    from ferry.sync import find_workspace
-    from ferry.sync.run import run_mapping, workspace_lock
+    from ferry.sync import find_workspace, run_workspace
 
     workspace = find_workspace(Path.cwd())
-    settings = load_settings(obj, cwd=workspace.root)
-    options = S3Options.from_settings(settings)
-    outcomes = []
-    lock = nullcontext() if dry_run else workspace_lock(workspace)
-    with lock:
-        for mapping in workspace.select(mappings):
-            store = S3Store(workspace.remote_url(mapping), options)
-            with _progress(mapping.name, dry_run or as_json) as (on_plan, on_file):
-                outcomes.append(
-                    run_mapping(
-                        workspace,
-                        mapping,
-                        mode,
-                        store,
-                        dry_run=dry_run,
-                        yes=yes,
-                        delete_threshold=delete_threshold,
-                        workers=settings.concurrency,
-                        on_plan=on_plan,
-                        on_file=on_file,
-                    )
-                )
-    _show(outcomes, dry_run, as_json)
-    _exit(outcomes)
+    settings = load_settings(ctx.obj, cwd=workspace.root)
+    hide = dry_run or as_json or quiet or no_progress
+    result = run_workspace(
+        workspace,
+        mode,
+        settings,
+        mappings=mappings,
+        dry_run=dry_run,
+        yes=yes,
+        delete_threshold=delete_threshold,
+        size_only=not exact,
+        filters=filters_of(ctx),
+        progress=lambda name: _progress(name, hide),
+    )
+    _show(result.outcomes, dry_run, as_json, quiet)
+    _exit(result.outcomes)
 
 
 def _progress(name: str, quiet: bool) -> AbstractContextManager[Any]:
@@ -192,28 +249,76 @@ class _RichProgress:
         self.progress.stop()
 
 
-def _show(outcomes: list[Any], dry_run: bool, as_json: bool) -> None:
+def _show(outcomes: list[Any], dry_run: bool, as_json: bool, quiet: bool = False) -> None:
     if as_json:
         emit_json([_as_dict(o, dry_run) for o in outcomes])
+        return
+    if quiet and not dry_run:
+        for outcome in outcomes:
+            for path, message in outcome.report.errors:
+                click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
         return
     for outcome in outcomes:
         if dry_run:
             for action in outcome.plan.actions:
-                if action.kind != "skip":
+                if action.kind not in ("skip", "pending"):
                     click.echo(
                         f"{outcome.mapping.name}\t{action.kind}\t{action.path}\t{action.reason}"
                     )
             skipped = len(outcome.plan.of("skip"))
+            pending = len(outcome.plan.of("pending"))
+            changes = len(outcome.plan.actions) - skipped - pending
             click.echo(
-                f"{outcome.mapping.name}: {len(outcome.plan.actions) - skipped} "
-                f"change(s), {skipped} identical ({outcome.report.direction})"
+                f"{outcome.mapping.name}: {changes} change(s), {skipped} identical"
+                + (f", {pending} waiting for the other direction" if pending else "")
+                + f" ({outcome.report.direction})"
             )
+            if outcome.report.refusal:
+                click.echo(
+                    f"{outcome.mapping.name}: a real run would refuse: "
+                    f"{outcome.report.refusal} (add --yes if that is what you want)"
+                )
+        _show_pending(outcome)
+        _show_encryption(outcome)
         for path, message in outcome.report.errors:
             click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
         for path, reason in outcome.report.unresolved:
             click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
     if not dry_run:
         _table(outcomes)
+
+
+def _show_encryption(outcome: Any) -> None:
+    report, name = outcome.report, outcome.mapping.name
+    if report.encrypted:
+        click.echo(
+            f"{name}: {report.encrypted} object(s) rewritten with your SSE-C key "
+            "(server-side, nothing uploaded again)",
+            err=True,
+        )
+    if report.not_encrypted:
+        why = (
+            "pull-only data is read, never rewritten"
+            if outcome.mapping.direction == "pull"
+            else "a push of this mapping rewrites them"
+        )
+        click.echo(
+            f"{name}: {report.not_encrypted} object(s) not encrypted with your SSE-C key; {why}",
+            err=True,
+        )
+
+
+def _show_pending(outcome: Any) -> None:
+    """Say what this direction left for the other (a new local file kept by pull...)."""
+    pending = outcome.plan.of("pending")
+    if not pending:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for action in pending:
+        by_reason.setdefault(action.reason, []).append(action.path)
+    for reason, paths in by_reason.items():
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        click.echo(f"{outcome.mapping.name}: {len(paths)} {reason}: {shown}", err=True)
 
 
 def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
@@ -223,9 +328,11 @@ def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
         data["actions"] = [
             {"path": a.path, "action": a.kind, "reason": a.reason, "size": a.size}
             for a in outcome.plan.actions
-            if a.kind != "skip"
+            if a.kind not in ("skip", "pending")
         ]
+        data["pending"] = [{"path": a.path, "reason": a.reason} for a in outcome.plan.of("pending")]
         data["identical"] = len(outcome.plan.of("skip"))
+        data["refusal"] = report.refusal
         return data
     data.update({k: v for k, v in vars(report).items() if k not in {"mapping", "direction"}})
     data["throughput_bytes_per_second"] = (
@@ -235,51 +342,30 @@ def _as_dict(outcome: Any, dry_run: bool) -> dict[str, Any]:
 
 
 def _table(outcomes: list[Any]) -> None:
-    columns = [
-        "mapping",
-        "direction",
-        "up",
-        "down",
-        "deleted",
-        "same",
-        "conflicts",
-        "errors",
-        "time",
-        "rate",
-    ]
+    print_table("ferry sync", *summary(outcomes))
+
+
+def summary(outcomes: list[Any]) -> tuple[list[str], list[list[str]]]:
+    """One row per mapping, narrow enough for an 80-column terminal (--json has it all)."""
+    columns = ["mapping", "way", "up", "down", "del", "same", "open", "err", "time"]
     rows = []
     for o in outcomes:
         r = o.report
-        rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else ""
-        conflicts = f"{len(r.resolved)} resolved" + (
-            f", {len(r.unresolved)} OPEN" if r.unresolved else ""
-        )
+        rate = human_size(r.moved_bytes / r.seconds) + "/s" if r.seconds else "-"
         rows.append(
             [
                 o.mapping.name,
-                r.direction,
+                o.direction or "-",
                 f"{r.uploaded} ({human_size(r.uploaded_bytes)})",
                 f"{r.downloaded} ({human_size(r.downloaded_bytes)})",
-                f"{r.deleted_remote + r.deleted_local}",
+                str(r.deleted_remote + r.deleted_local),
                 str(r.skipped),
-                conflicts,
+                str(len(r.unresolved)),
                 str(len(r.errors)),
-                f"{r.seconds:.2f}s",
-                rate,
+                f"{r.seconds:.2f}s {rate}",
             ]
         )
-    if is_terminal():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns, title="ferry sync")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-    else:
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(row))
+    return columns, rows
 
 
 def _exit(outcomes: list[Any]) -> None:
@@ -289,4 +375,27 @@ def _exit(outcomes: list[Any]) -> None:
         sys.exit(EXIT_CONFLICTS)
 
 
-COMMANDS = (init, push, pull, sync, status)
+@click.command("resolve")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--keep",
+    type=click.Choice(["local", "remote"]),
+    required=True,
+    help="Which side's version both sides keep (or its deletion).",
+)
+@click.pass_obj
+def resolve(obj: dict[str, Any], paths: tuple[Path, ...], keep: str) -> None:
+    """Settle conflicts a 'manual' mapping left (exit code 20): both sides keep one version."""
+    from ferry.storage import open_store
+    from ferry.storage.s3 import S3Options
+    from ferry.sync import find_workspace
+    from ferry.sync.resolve import resolve as settle
+
+    workspace = find_workspace(Path.cwd())
+    options = S3Options.from_settings(load_settings(obj, cwd=workspace.root))
+    for path in paths:
+        done = settle(workspace, path, keep, lambda url: open_store(url, s3_options=options))  # type: ignore[arg-type]
+        click.echo(done)
+
+
+COMMANDS = (init, push, pull, sync, status, resolve)

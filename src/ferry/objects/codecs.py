@@ -11,6 +11,11 @@ json      JSON-able values: str, int, float, bool, None, and lists and
 npy       numpy arrays (``numpy.save``, no pickle)
 pickle    anything else, with cloudpickle (lambdas, local classes)
 ========  ==========================================================
+
+An object ferry did not write (no format in its metadata) comes back as its bytes: it is
+never unpickled. Unpickling runs code chosen by whoever wrote the object, so only objects
+with ferry's ``pickle`` marker are unpickled - and anyone who can write to the bucket can
+set that marker: store pickles only where you trust every writer.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, FerryError
 
 __all__ = ["FORMAT_KEY", "decode", "encode", "frame_from_cache"]
 
@@ -50,7 +55,14 @@ def encode(obj: Any) -> tuple[bytes, str]:
         return buffer.getvalue(), "npy"
     import cloudpickle
 
-    return cloudpickle.dumps(obj), "pickle"
+    try:
+        return cloudpickle.dumps(obj), "pickle"
+    except Exception as exc:  # pickling runs arbitrary __reduce__ code: any error can come
+        raise ConfigError(
+            f"A {type(obj).__name__} cannot be stored: it cannot be pickled ({exc}).",
+            "Store what it holds instead (a DataFrame, an array, a dict, bytes), or make it "
+            "picklable (no open files, locks, sockets or generators inside).",
+        ) from exc
 
 
 def _json_able(obj: Any, depth: int = 0) -> bool:
@@ -67,8 +79,29 @@ def _json_able(obj: Any, depth: int = 0) -> bool:
     return False
 
 
-def decode(data: bytes, format_name: str | None) -> Any:
-    """The object back from its bytes and format (pickle when the format is unknown)."""
+def decode(data: bytes, format_name: str | None, where: str = "the object") -> Any:
+    """The object back from its bytes and format; an object without ferry's format
+    marker comes back as bytes (never unpickled)."""
+    try:
+        return _decode(data, format_name)
+    except FerryError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise FerryError(
+            f"Reading {where} needs the Python module {exc.name!r}, which is not installed.",
+            f"Install it (pip install {exc.name}) and read it again.",
+        ) from exc
+    except Exception as exc:
+        raise FerryError(
+            f"{where} is not valid {format_name} data, though ferry's marker says it is "
+            f"({type(exc).__name__}: {exc}).",
+            "It was changed or damaged after ferry wrote it: store the object again.",
+        ) from exc
+
+
+def _decode(data: bytes, format_name: str | None) -> Any:
+    if format_name is None:
+        return data  # not written by ferry: its bytes, never unpickled
     if format_name == "parquet-pandas":
         import pandas as pd
 
@@ -85,7 +118,7 @@ def decode(data: bytes, format_name: str | None) -> Any:
         import numpy as np
 
         return np.load(io.BytesIO(data), allow_pickle=False)
-    if format_name in {"pickle", None}:
+    if format_name == "pickle":
         return pickle.loads(data)
     raise ConfigError(
         f"Unknown stored format {format_name!r}.",

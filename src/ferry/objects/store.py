@@ -70,8 +70,11 @@ class ObjectStore:
             ) from None
         format_name = info.metadata.get(FORMAT_KEY)
         if format_name == "parquet-pandas":
-            return frame_from_cache(path, info.etag)
-        return decode(path.read_bytes(), format_name)
+            try:
+                return frame_from_cache(path, info.etag)
+            except Exception:
+                pass  # decode() below says what is wrong with it
+        return decode(path.read_bytes(), format_name, self.url(key))
 
     def exists(self, key: str) -> bool:
         return self.store.exists(check_key(key))

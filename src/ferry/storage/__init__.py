@@ -12,7 +12,7 @@ from ferry.storage.base import Listing, ObjectInfo, PutMode, Store, StoredObject
 
 if TYPE_CHECKING:
     from ferry.config import Settings
-    from ferry.storage.s3_options import S3Options
+    from ferry.storage.s3 import S3Options
 
 __all__ = ["Listing", "ObjectInfo", "PutMode", "Store", "StoredObject", "open_store"]
 
@@ -32,8 +32,7 @@ def open_store(
 
         return MemoryStore(url[len("memory://") :])
     if url.startswith("s3://"):
-        from ferry.storage.s3 import S3Store
-        from ferry.storage.s3_options import S3Options
+        from ferry.storage.s3 import S3Options, S3Store
 
         if s3_options is None:
             from ferry.config import load_settings

@@ -17,26 +17,41 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from ferry.errors import ConfigError
+from ferry.errors import (
+    AccessDeniedError,
+    ConfigError,
+    FerryError,
+    LocalFileError,
+    NotFoundError,
+)
 
 __all__ = [
+    "AbortsUploads",
     "BaseStore",
+    "ChecksBucket",
+    "Concurrent",
+    "Encrypted",
     "Listing",
     "ObjectInfo",
+    "Progress",
     "PutMode",
     "Store",
     "StoredObject",
+    "check_data",
     "check_key",
     "join_key",
+    "local_errors",
 ]
 
 PutMode = Literal["overwrite", "create"]
+Progress = Callable[[int], None]  # told of each run of bytes moved
 
 
 @dataclass(frozen=True)
@@ -84,8 +99,9 @@ class Store(Protocol):
         """The object's content and info in one request. Raises ``NotFoundError``."""
         ...
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
-        """Stream the object to ``path``; the file appears whole or not at all."""
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+        """Stream the object to ``path``; the file appears whole or not at all.
+        ``progress`` is told of each run of bytes as it arrives."""
         ...
 
     def put(
@@ -106,8 +122,10 @@ class Store(Protocol):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
-        """Stream the file at ``path`` to ``key`` in constant memory."""
+        """Stream the file at ``path`` to ``key`` in constant memory; ``progress`` is told
+        of each run of bytes as it is sent."""
         ...
 
     def head(self, key: str) -> ObjectInfo:
@@ -128,6 +146,68 @@ class Store(Protocol):
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete the objects; keys that do not exist are ignored."""
+        ...
+
+
+# Optional capabilities: small protocols a store (or a wrapper passing them through) may
+# implement; callers test with isinstance instead of probing attributes.
+
+
+@runtime_checkable
+class AbortsUploads(Protocol):
+    """A store whose interrupted uploads leave invisible, billed parts (S3 multipart)."""
+
+    def abort_incomplete_uploads(
+        self,
+        prefix: str = "",
+        since: datetime | None = None,
+        *,
+        exact: bool = False,
+        only: Collection[str] | None = None,
+    ) -> int:
+        """Abort uploads begun under ``prefix`` (of that key alone with ``exact``, of the
+        keys in ``only`` if given; after ``since``) and never finished; how many."""
+        ...
+
+    def list_incomplete_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
+        """(key, upload id) of uploads begun under ``prefix`` and never finished."""
+        ...
+
+
+@runtime_checkable
+class ChecksBucket(Protocol):
+    """A store that can say at once whether its bucket (or root) is reachable."""
+
+    def check_bucket(self) -> None:
+        """Raise a clear ferry error now if the root is missing or not accessible."""
+        ...
+
+
+@runtime_checkable
+class Concurrent(Protocol):
+    """A store that serves many requests at once (how many is worth sending)."""
+
+    @property
+    def concurrency(self) -> int:
+        """Requests worth keeping in flight."""
+        ...
+
+
+@runtime_checkable
+class Encrypted(Store, Protocol):
+    """A store that may write with a customer key (SSE-C) and can rewrite objects with it."""
+
+    @property
+    def encryption_id(self) -> str:
+        """A fingerprint of the key objects are written with, ``""`` for none."""
+        ...
+
+    def encrypt(self, key: str) -> ObjectInfo:
+        """Rewrite an object stored without the key with it, server-side."""
+        ...
+
+    def without_encryption(self) -> Store:
+        """The same store without the key: reads objects stored without SSE-C."""
         ...
 
 
@@ -175,8 +255,19 @@ class BaseStore(ABC):
         return f"{type(self).__name__}({self.url!r})"
 
 
+_CONTROL = frozenset(chr(c) for c in (*range(32), 127))
+
+
 def check_key(key: str) -> str:
-    """Return ``key`` if it is a safe relative key, else raise ``ConfigError``."""
+    """Return ``key`` if it is a safe relative key, else raise ``ConfigError``.
+
+    A key has no empty, ``.`` or ``..`` parts, no backslash, and no control character
+    (NUL, newline, ...): every key ferry writes can be a file name on any disk.
+    """
+    if not isinstance(key, str):
+        raise ConfigError(
+            f"Key {key!r} is a {type(key).__name__}, not a str.", "Pass the key as a string."
+        )
     parts = key.split("/")
     if not key or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         raise ConfigError(
@@ -184,9 +275,59 @@ def check_key(key: str) -> str:
             "Use a '/'-separated path with no empty, '.' or '..' parts (no leading, trailing "
             "or doubled '/').",
         )
+    if not _CONTROL.isdisjoint(key):
+        raise ConfigError(
+            f"Key {key!r} contains a control character (NUL, newline, tab, ...).",
+            "Use printable characters only; such keys cannot be file names.",
+        )
     return key
 
 
 def join_key(*parts: str) -> str:
     """Join key parts with ``/``, ignoring empty ones."""
     return posixpath.join(*[p.strip("/") for p in parts if p.strip("/")]) if parts else ""
+
+
+def check_data(data: object) -> bytes:
+    """``data`` as bytes, or a ``ConfigError`` saying what to pass instead."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    hint = (
+        "Encode text first: data.encode()"
+        if isinstance(data, str)
+        else ("Pass bytes (to store any Python object, use ferry.objects.s3store).")
+    )
+    raise ConfigError(f"Data to store is a {type(data).__name__}, not bytes.", hint)
+
+
+@contextmanager
+def local_errors(path: Path | str, doing: str) -> Iterator[None]:
+    """Turn an ``OSError`` about the local file ``path`` into the ferry error that says
+    what is wrong with it (``doing``: "read", "write")."""
+    try:
+        yield
+    except FerryError:
+        raise
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"No local file {path}.", "Check the path.") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            f"{path} is a folder, not a file.", "Give a file (folders go with -r)."
+        ) from exc
+    except (NotADirectoryError, FileExistsError) as exc:
+        raise ConfigError(
+            f"Cannot {doing} {path}: a part of that path is a file, not a folder.",
+            "Choose a path whose folders are folders.",
+        ) from exc
+    except PermissionError as exc:
+        raise AccessDeniedError(
+            f"Permission denied: ferry may not {doing} {path}.",
+            "Check the permissions of the file and of its folders.",
+        ) from exc
+    except OSError as exc:
+        raise LocalFileError(
+            f"Could not {doing} {path}: {exc.strerror or exc}.",
+            "Check the disk (free space, read-only, health) and the path.",
+        ) from exc

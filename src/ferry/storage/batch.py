@@ -11,12 +11,20 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
 
-__all__ = ["download_tree", "get_many", "put_many", "run_collect", "run_many", "upload_tree"]
+__all__ = [
+    "StopSignal",
+    "download_tree",
+    "get_many",
+    "put_many",
+    "run_collect",
+    "run_many",
+    "upload_tree",
+]
 
 T = TypeVar("T")
 DEFAULT_WORKERS = 32
@@ -41,18 +49,40 @@ def run_many(
     return results
 
 
+class StopSignal(Protocol):
+    """Anything that says whether to stop (a ``threading.Event``, for one)."""
+
+    def is_set(self) -> bool: ...
+
+
+class _NotStarted(Exception):
+    """A call skipped because the stop event was set before it began."""
+
+
 def run_collect(
     calls: Mapping[str, Callable[[], T]],
     workers: int = DEFAULT_WORKERS,
     on_done: Callable[[str, T], None] | None = None,
+    stop: StopSignal | None = None,
 ) -> tuple[dict[str, T], list[tuple[str, BaseException]]]:
-    """Like :func:`run_many`, but return the ferry errors (by name) beside the results."""
+    """Like :func:`run_many`, but return the ferry errors (by name) beside the results.
+
+    Once ``stop`` is set, calls not yet begun are skipped (neither a result nor a failure)
+    and calls in flight finish: a stop never leaves half a transfer behind.
+    """
     results: dict[str, T] = {}
     failures: list[tuple[str, BaseException]] = []
+
+    def guarded(call: Callable[[], T]) -> T:
+        if stop is not None and stop.is_set():
+            raise _NotStarted
+        return call()
 
     def settle(name: str, outcome: Callable[[], T]) -> None:
         try:
             results[name] = outcome()
+        except _NotStarted:
+            return
         except FerryError as exc:
             failures.append((name, exc))
             return
@@ -61,10 +91,10 @@ def run_collect(
 
     if workers <= 1 or len(calls) <= 1:  # nothing to overlap: skip the pool's overhead
         for name, call in calls.items():
-            settle(name, call)
+            settle(name, partial(guarded, call))
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(call): name for name, call in calls.items()}
+            futures = {pool.submit(guarded, call): name for name, call in calls.items()}
             for future in as_completed(futures):
                 settle(futures[future], future.result)
     return results, sorted(failures, key=lambda f: f[0])

@@ -20,8 +20,17 @@ from datetime import datetime
 from pathlib import Path
 
 from ferry.errors import EndpointError, FerryError, OfflineError
-from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, Store, StoredObject
-from ferry.storage.local import copy_chunks, write_atomically
+from ferry.storage.base import (
+    BaseStore,
+    Listing,
+    ObjectInfo,
+    Progress,
+    PutMode,
+    Store,
+    StoredObject,
+    local_errors,
+)
+from ferry.storage.local import copy_chunks, counted, write_atomically
 
 __all__ = ["CachedStore", "StaleCacheWarning"]
 
@@ -123,10 +132,10 @@ class CachedStore(BaseStore):
             )
         return self._entry(key), fresh.info
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         cached, info = self.local_path(key)
-        with open(cached, "rb") as handle:
-            write_atomically(Path(path), copy_chunks(handle))
+        with open(cached, "rb") as handle, local_errors(path, "write"):
+            write_atomically(Path(path), counted(copy_chunks(handle), progress))
         return info
 
     def head(self, key: str) -> ObjectInfo:
@@ -159,9 +168,10 @@ class CachedStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
         self._forget(key)
-        return self.store.put_file(key, path, mode=mode, metadata=metadata)
+        return self.store.put_file(key, path, mode=mode, metadata=metadata, progress=progress)
 
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from ferry.errors import ConfigError, FerryError, MultiError, NotFoundError
-from ferry.storage.base import BaseStore, Listing, ObjectInfo, PutMode, Store, StoredObject
+from ferry.storage.base import (
+    BaseStore,
+    Listing,
+    ObjectInfo,
+    Progress,
+    PutMode,
+    Store,
+    StoredObject,
+)
 
 __all__ = ["CompositeStore"]
 
@@ -58,8 +66,8 @@ class CompositeStore(BaseStore):
     def get_object(self, key: str) -> StoredObject:
         return self._read(f"Reading {key}", lambda s: s.get_object(key))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
-        return self._read(f"Reading {key}", lambda s: s.get_file(key, path))
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+        return self._read(f"Reading {key}", lambda s: s.get_file(key, path, progress=progress))
 
     def head(self, key: str) -> ObjectInfo:
         return self._read(f"Reading {key}", lambda s: s.head(key))
@@ -90,9 +98,18 @@ class CompositeStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
+        # Progress follows the first member only: the others send the same bytes.
         return self._write(
-            f"Writing {key}", lambda s: s.put_file(key, path, mode=mode, metadata=metadata)
+            f"Writing {key}",
+            lambda s: s.put_file(
+                key,
+                path,
+                mode=mode,
+                metadata=metadata,
+                progress=progress if s is self.members[0] else None,
+            ),
         )
 
     def delete(self, keys: Iterable[str]) -> None:

@@ -20,13 +20,21 @@ from typing import IO
 from ferry.errors import (
     AccessDeniedError,
     AlreadyExistsError,
-    ConfigError,
     FerryError,
     NotFoundError,
 )
-from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.base import (
+    BaseStore,
+    ObjectInfo,
+    Progress,
+    PutMode,
+    StoredObject,
+    check_data,
+    check_key,
+    local_errors,
+)
 
-__all__ = ["LocalStore", "temp_path", "write_atomically"]
+__all__ = ["LocalStore", "counted", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
@@ -43,13 +51,19 @@ def temp_path(path: Path) -> Path:
 
 
 def write_atomically(
-    path: Path | str, chunks: Iterable[bytes], *, mode: PutMode = "overwrite"
+    path: Path | str,
+    chunks: Iterable[bytes],
+    *,
+    mode: PutMode = "overwrite",
+    durable: bool = False,
 ) -> None:
     """Write ``chunks`` to ``path`` through a temporary file renamed into place.
 
     With ``mode="create"`` the file is linked into place, which fails if ``path`` exists.
     Parent folders are created when missing (tried after the first attempt fails, so a
-    write into an existing folder costs no extra system calls).
+    write into an existing folder costs no extra system calls). ``durable`` flushes the
+    file to the disk before the rename, so a power cut leaves the old or the new file,
+    never an empty one (for small files that must survive: a sync state).
     """
     path = os.fspath(path)
     folder, name = os.path.split(path)
@@ -63,6 +77,9 @@ def write_atomically(
         with handle:
             for chunk in chunks:
                 handle.write(chunk)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode == "create":
             os.link(temp, path)
             os.unlink(temp)
@@ -72,6 +89,20 @@ def write_atomically(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+def _reading(handle: IO[bytes], path: Path) -> Iterator[bytes]:
+    """The file's chunks, a failed read of it translated (not blamed on the store)."""
+    with local_errors(path, "read"):
+        yield from copy_chunks(handle)
+
+
+def counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    """``chunks``, each one's size told to ``progress``."""
+    for chunk in chunks:
+        yield chunk
+        if progress is not None:
+            progress(len(chunk))
 
 
 def copy_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -96,6 +127,10 @@ class LocalStore(BaseStore):
 
     def _path(self, key: str) -> Path:
         return Path(self._file(key))
+
+    def path_of(self, key: str) -> Path:
+        """The file that holds ``key``."""
+        return self._path(key)
 
     def _file(self, key: str) -> str:
         """The file of ``key`` as a string (cheaper than pathlib on hot paths)."""
@@ -154,15 +189,14 @@ class LocalStore(BaseStore):
             raise self._missing(key) from None
         return StoredObject(data, self._info(key, stat))
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         source = self._path(key)
         try:
-            with open(source, "rb") as handle:
-                write_atomically(Path(path), copy_chunks(handle))
+            handle = open(source, "rb")  # noqa: SIM115 - closed below
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            if not source.is_file():
-                raise self._missing(key) from None
-            raise
+            raise self._missing(key) from None
+        with handle, local_errors(path, "write"):
+            write_atomically(Path(path), counted(copy_chunks(handle), progress))
         return self.head(key)
 
     def put(
@@ -173,7 +207,7 @@ class LocalStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        return self._write(key, [bytes(data)], mode, metadata)
+        return self._write(key, [check_data(data)], mode, metadata)
 
     def put_file(
         self,
@@ -182,12 +216,12 @@ class LocalStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
-        try:
-            with open(path, "rb") as handle:
-                return self._write(key, copy_chunks(handle), mode, metadata)
-        except IsADirectoryError:
-            raise ConfigError(f"{path} is a folder.", "Give a file, or copy with -r.") from None
+        with local_errors(path, "read"):
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        with handle:
+            return self._write(key, counted(_reading(handle, path), progress), mode, metadata)
 
     def _write(
         self,

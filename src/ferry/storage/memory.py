@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ferry.errors import AlreadyExistsError, NotFoundError
-from ferry.storage.base import BaseStore, ObjectInfo, PutMode, StoredObject, check_key
+from ferry.storage.base import (
+    BaseStore,
+    ObjectInfo,
+    Progress,
+    PutMode,
+    StoredObject,
+    check_data,
+    check_key,
+    local_errors,
+)
 from ferry.storage.local import write_atomically
 
 __all__ = ["MemoryStore"]
@@ -35,9 +44,12 @@ class MemoryStore(BaseStore):
         except KeyError:
             raise NotFoundError(f"No object at {self.url}/{key}.", "Check the key.") from None
 
-    def get_file(self, key: str, path: Path) -> ObjectInfo:
+    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
         stored = self.get_object(key)
-        write_atomically(Path(path), [stored.data])
+        with local_errors(path, "write"):
+            write_atomically(Path(path), [stored.data])
+        if progress is not None:
+            progress(len(stored.data))
         return stored.info
 
     def head(self, key: str) -> ObjectInfo:
@@ -51,7 +63,7 @@ class MemoryStore(BaseStore):
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        data = bytes(data)
+        data = check_data(data)
         info = ObjectInfo(
             key=check_key(key),
             size=len(data),
@@ -75,8 +87,14 @@ class MemoryStore(BaseStore):
         *,
         mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> ObjectInfo:
-        return self.put(key, Path(path).read_bytes(), mode=mode, metadata=metadata)
+        with local_errors(path, "read"):
+            data = Path(path).read_bytes()
+        info = self.put(key, data, mode=mode, metadata=metadata)
+        if progress is not None:
+            progress(len(data))
+        return info
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         with self._lock:

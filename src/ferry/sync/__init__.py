@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from ferry.sync.apply import Report
 from ferry.sync.plan import Action, Plan, plan
-from ferry.sync.run import Outcome, run_mapping
+from ferry.sync.run import Mode, Outcome, Progress, WorkspaceResult, run_mapping, run_workspace
 from ferry.sync.workspace import Mapping, Workspace, find_workspace, init_workspace
 
 __all__ = [
     "Action",
     "Mapping",
+    "Mode",
     "Outcome",
     "Plan",
+    "Progress",
     "Report",
     "Workspace",
+    "WorkspaceResult",
     "find_workspace",
     "init_workspace",
     "plan",
     "run_mapping",
+    "run_workspace",
 ]

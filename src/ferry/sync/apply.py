@@ -9,14 +9,15 @@ and run again finds the finished files identical (by checksum) and does the rest
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ferry.errors import FerryError, MultiError
-from ferry.storage.base import ObjectInfo, Store
+from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
+from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
 from ferry.storage.batch import run_collect
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
@@ -46,8 +47,13 @@ class Report:
     unresolved: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    encrypted: int = 0  # objects rewritten server-side with the SSE-C key
+    not_encrypted: int = 0  # objects left stored without the configured SSE-C key
     aborted_uploads: int = 0
     seconds: float = 0.0
+    stopped: bool = False  # a stop request ended it early: transfers not begun were skipped
+    refusal: str = ""  # on a dry run: why the real run would refuse (the delete guard)
 
     @property
     def moved_bytes(self) -> int:
@@ -65,17 +71,26 @@ def apply(
     report: Report,
     workers: int,
     on_file: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    record_skips: bool = True,
 ) -> Report:
-    """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``."""
+    """Run ``plan`` between ``folder`` and ``store``; fill in and return ``report``.
+
+    Once ``stop`` is set, transfers not yet begun are skipped, those in flight finish,
+    no deletes are made, and the state records what was done.
+    """
     started = time.perf_counter()
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
+
+    key_id = store.encryption_id if isinstance(store, Encrypted) else ""
 
     def done(path: str, info: ObjectInfo) -> None:
         """Record a finished transfer at once, so a state saved mid-way includes it."""
         nonlocal last_save
         action = by_path[path]
-        _record(state, folder, path, action, info, local)
+        sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
+        _record(state, folder, path, action, info, local, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -83,30 +98,101 @@ def apply(
             state.save()
             last_save = time.monotonic()
 
+    halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        if action.kind == "upload":
-            calls[action.path] = partial(_upload, store, folder, action.path, local[action.path])
-        else:
-            calls[action.path] = partial(_download, store, folder, action.path)
+        call = _transfer(action, store, folder, local, remote, state)
+        calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
     for large, limit in ((False, workers), (True, LARGE_WORKERS)):
         group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
-        _, failures = run_collect(group, limit, on_done=done)
-        report.errors += [(name, str(error)) for name, error in failures]
-    _delete(plan, folder, store, state, report)
+        _, failures = run_collect(group, limit, on_done=done, stop=halt)
+        report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
+    report.stopped = stop is not None and stop.is_set()
+    if not halt.is_set():
+        _delete(plan, folder, store, state, report)
     for action in plan.of("skip"):
-        state.synced[action.path] = Synced(local[action.path].checksum, remote[action.path].etag)
+        there = remote[action.path]
+        if record_skips:
+            sse = "" if there.encrypted is False else key_id
+            state.synced[action.path] = Synced(local[action.path].checksum, there.etag, sse)
         report.skipped += 1
+        report.not_encrypted += there.encrypted is False
     report.unresolved += [(a.path, a.reason) for a in plan.conflicts]
-    state.in_progress = False
+    report.pending += [(a.path, a.reason) for a in plan.of("pending")]
+    state.in_progress = halt.lost is not None  # a rerun checks for uploads left behind
     state.save()
     report.seconds = time.perf_counter() - started
+    if halt.lost is not None:
+        raise halt.lost_error(report, len(plan.transfers))
     return report
 
 
+def _lost(error: BaseException) -> bool:
+    """The endpoint itself is lost (not one answer cut short)."""
+    return isinstance(error, EndpointError) and not isinstance(error, InterruptedTransferError)
+
+
+class _Halt:
+    """Whether the transfers should stop: the caller asked, or the endpoint was lost. An
+    endpoint that fails after every retry will fail the next file too: the first such
+    failure stops the rest, and is reported once (not once per file)."""
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self._stop = stop
+        self.lost: EndpointError | None = None
+
+    def is_set(self) -> bool:
+        return self.lost is not None or (self._stop is not None and self._stop.is_set())
+
+    def watch(self, call: Callable[[], ObjectInfo]) -> ObjectInfo:
+        try:
+            return call()
+        except EndpointError as exc:
+            if _lost(exc):
+                self.lost = self.lost or exc
+            raise
+
+    def lost_error(self, report: Report, planned: int) -> EndpointError:
+        assert self.lost is not None
+        moved = report.uploaded + report.downloaded + report.encrypted
+        return EndpointError(
+            f"{self.lost.problem} {planned - moved} of {planned} file(s) of mapping "
+            f"{report.mapping!r} were not transferred ({moved} were, and are recorded).",
+            self.lost.fix,
+        )
+
+
+def _transfer(
+    action: Action,
+    store: Store,
+    folder: Path,
+    local: dict[str, LocalFile],
+    remote: dict[str, RemoteFile],
+    state: SyncState,
+) -> Callable[[], ObjectInfo]:
+    """The call that carries out one transfer action."""
+    if action.kind == "upload":
+        return partial(_upload, store, folder, action.path, local[action.path])
+    if action.kind == "encrypt":
+        return partial(_encrypt, store, folder, action.path, local[action.path])
+    if remote[action.path].encrypted is False and isinstance(store, Encrypted):
+        store = store.without_encryption()  # stored without SSE-C: read it without the key
+    return partial(_download, store, folder, action.path, state)
+
+
+def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
+    """Rewrite the object with the key, server-side (in parts past 5 GiB)."""
+    if isinstance(store, Encrypted):
+        return store.encrypt(path)
+    return _upload(store, folder, path, file)
+
+
 def _count(report: Report, action: Action) -> None:
+    if action.kind == "encrypt":
+        report.encrypted += 1
+        return
     if action.kind == "upload":
         report.uploaded += 1
         report.uploaded_bytes += action.size
@@ -130,25 +216,33 @@ def inside(folder: Path, path: str) -> Path:
     return target
 
 
-def _local_errors(call: Callable[[], ObjectInfo], path: str) -> ObjectInfo:
-    """Run a transfer; a local file problem (gone, a folder in the way, disk full) becomes
-    that file's error instead of stopping the whole sync."""
-    try:
-        return call()
-    except OSError as exc:
-        raise FerryError(
-            f"{path}: {exc.strerror or exc}.", "Check the local file and run the sync again."
-        ) from exc
-
-
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
-    return _local_errors(
-        lambda: store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum}), path
-    )
+    """A local file problem (gone, a folder in the way, unreadable) becomes that file's
+    error, not the end of the sync."""
+    with local_errors(folder / path, "read"):
+        return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
-def _download(store: Store, folder: Path, path: str) -> ObjectInfo:
-    return _local_errors(lambda: store.get_file(path, inside(folder, path)), path)
+def _download(store: Store, folder: Path, path: str, state: SyncState) -> ObjectInfo:
+    target = inside(folder, path)
+    unchanged_since_scan(target, state, path)
+    with local_errors(folder / path, "write"):
+        return store.get_file(path, target)
+
+
+def unchanged_since_scan(target: Path, state: SyncState, path: str) -> None:
+    """Refuse to replace or delete a local file written to since the scan (a training
+    process still writing its log): its new content was never compared with anything."""
+    try:
+        now = identity(target.stat())
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return
+    known = state.hashes.get(path)
+    if known is None or tuple(known[0]) != now:
+        raise FerryError(
+            f"{path} changed after the sync looked at it; it was left as it is.",
+            "Run the sync again once nothing writes to it.",
+        )
 
 
 def _record(
@@ -158,14 +252,15 @@ def _record(
     action: Action,
     outcome: ObjectInfo,
     local: dict[str, LocalFile],
+    sse: str,
 ) -> None:
-    if action.kind == "upload":
-        state.synced[path] = Synced(local[path].checksum, outcome.etag)
+    if action.kind in ("upload", "encrypt"):
+        state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
         return
     target = folder / path
     digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
     state.hashes[path] = (identity(target.stat()), digest)
-    state.synced[path] = Synced(digest, outcome.etag)
+    state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
 def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:
@@ -187,9 +282,10 @@ def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Re
     for action in plan.of("delete-local"):
         try:
             target = inside(folder, action.path)
+            unchanged_since_scan(target, state, action.path)
             target.unlink(missing_ok=True)
         except (OSError, FerryError) as exc:
-            report.errors.append((action.path, f"could not delete: {exc}"))
+            report.errors.append((action.path, f"not deleted: {exc}"))
             continue
         _prune(target.parent, folder)
         state.synced.pop(action.path, None)

@@ -1,33 +1,64 @@
-"""One sync of one mapping: lock, scan both sides, plan, check the deletes, apply.
+"""The sync engine: a workspace's mappings, each locked, scanned, planned, checked, applied.
 
-``push`` and ``pull`` mirror in one direction (with deletes: the seed's full sync);
-``sync`` follows each mapping's own direction, both ways where it says ``both``. A
-pull-only mapping is never pushed (the bucket is its source of truth).
+:func:`run_workspace` is the one entry point (the CLI, ``Rubicon.sync`` and the runs
+executor all call it): it takes the workspace lock, builds each mapping's store from the
+settings, and runs :func:`run_mapping` for each mapping in turn.
+
+``push`` and ``pull`` move changes one way; ``sync`` follows each mapping's own direction,
+both ways where it says ``both``. A one-way mapping is mirrored in its own direction
+(the bucket is a pull-only dataset's source of truth) and never moved the other way. A
+two-way mapping deletes only what its last state proves was synced and then deleted on
+the other side (see :mod:`ferry.sync.plan`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping as MappingType
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ferry.errors import ConfigError
-from ferry.storage.base import Store
+from ferry.storage.base import AbortsUploads, Store
+from ferry.storage.filters import Filters
+from ferry.storage.transfer import EVERYTHING
 from ferry.sync.apply import Report, apply
-from ferry.sync.plan import Plan, plan
+from ferry.sync.plan import Action, Plan, plan
 from ferry.sync.scan import scan_local, scan_remote
 from ferry.sync.state import SyncState
 from ferry.sync.workspace import Mapping, Workspace
 
-__all__ = ["Mode", "Outcome", "direction_for", "run_mapping", "workspace_lock"]
+if TYPE_CHECKING:
+    from ferry.config import Settings
+
+__all__ = [
+    "Mode",
+    "Outcome",
+    "Progress",
+    "WorkspaceResult",
+    "direction_for",
+    "run_mapping",
+    "run_workspace",
+    "sync_folder",
+    "workspace_lock",
+]
 
 Mode = Literal["push", "pull", "sync"]
-SMALL_DELETE = 10  # deleting up to this many files never needs --yes
+SMALL_DELETE = 10  # deleting up to this many files never needs --yes (if the state knew them)
+MULTIPART_MIN = 5 * 1024 * 1024  # below S3's smallest part, no upload is multipart
+PlanHook: TypeAlias = Callable[[Plan], None]
+FileHook: TypeAlias = Callable[[int], None]
+# Called with a mapping's name; the context it returns spans that mapping's sync and gives
+# the hooks told of its plan and of each finished file (either may be None).
+Progress: TypeAlias = Callable[
+    [str], AbstractContextManager[tuple[PlanHook | None, FileHook | None]]
+]
 
 
 @dataclass
@@ -38,6 +69,104 @@ class Outcome:
     direction: str | None
     plan: Plan
     report: Report
+
+
+@dataclass
+class WorkspaceResult:
+    """Each mapping's outcome, in the order they ran."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[tuple[str, str, str]]:
+        """(mapping, path, message) of every file that failed."""
+        return [(o.mapping.name, p, m) for o in self.outcomes for p, m in o.report.errors]
+
+    @property
+    def unresolved(self) -> list[tuple[str, str, str]]:
+        """(mapping, path, reason) of every conflict left for the user."""
+        return [(o.mapping.name, p, r) for o in self.outcomes for p, r in o.report.unresolved]
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a stop request ended the sync before it was complete."""
+        return any(o.report.stopped for o in self.outcomes)
+
+
+def run_workspace(
+    workspace: Workspace,
+    mode: Mode,
+    settings: Settings,
+    *,
+    mappings: tuple[str, ...] = (),
+    dry_run: bool = False,
+    yes: bool = False,
+    delete_threshold: float = 0.5,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    open_store: Callable[[str], Store] | None = None,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
+) -> WorkspaceResult:
+    """Sync the workspace's mappings (those named, or all) under its lock.
+
+    Args:
+        workspace: the folders and prefixes, from :func:`ferry.sync.find_workspace` or built
+            in code.
+        mode: ``push``, ``pull``, or ``sync`` (each mapping its own way).
+        settings: where S3 is and how to talk to it (SSE-C key, storage class, ...).
+        mappings: names of the mappings to sync; all when empty.
+        dry_run: plan only; change nothing (takes no lock).
+        yes: allow the deletes the guard would otherwise refuse.
+        delete_threshold: fraction of a side's files a mapping may delete without ``yes``.
+        progress: display hooks per mapping (see :data:`Progress`).
+        stop: when set, the sync ends gracefully: transfers in flight finish, no new one
+            starts, no delete is made, the state is saved, later mappings are skipped.
+        open_store: builds a mapping's store from its URL (default: ``open_store`` with
+            these settings' S3 options, built once).
+        size_only: the same size is taken as the same content (no checksums compared).
+        filters: ``--exclude``/``--include`` rules applied after each mapping's own.
+
+    Raises:
+        ConfigError: another sync holds the lock, a folder is missing, or the delete guard
+            refused; nothing of that mapping was changed.
+    """
+    if open_store is None:
+        open_store = _store_opener(settings)
+    result = WorkspaceResult()
+    lock: AbstractContextManager[None] = nullcontext() if dry_run else workspace_lock(workspace)
+    with lock:
+        for mapping in workspace.select(mappings):
+            if stop is not None and stop.is_set():
+                break
+            hooks = progress(mapping.name) if progress else nullcontext((None, None))
+            with hooks as (on_plan, on_file):
+                result.outcomes.append(
+                    run_mapping(
+                        workspace,
+                        mapping,
+                        mode,
+                        open_store(workspace.remote_url(mapping)),
+                        dry_run=dry_run,
+                        yes=yes,
+                        delete_threshold=delete_threshold,
+                        workers=settings.concurrency,
+                        on_plan=on_plan,
+                        on_file=on_file,
+                        stop=stop,
+                        size_only=size_only,
+                        filters=filters,
+                    )
+                )
+    return result
+
+
+def _store_opener(settings: Settings) -> Callable[[str], Store]:
+    from ferry.storage import open_store
+    from ferry.storage.s3 import S3Options
+
+    options = S3Options.from_settings(settings)
+    return lambda url: open_store(url, s3_options=options)
 
 
 def direction_for(mapping: Mapping, mode: Mode) -> Literal["push", "pull", "both"] | None:
@@ -75,36 +204,122 @@ def run_mapping(
     yes: bool = False,
     delete_threshold: float = 0.5,
     workers: int = 32,
-    on_plan: Callable[[Plan], None] | None = None,
-    on_file: Callable[[int], None] | None = None,
+    on_plan: PlanHook | None = None,
+    on_file: FileHook | None = None,
+    stop: threading.Event | None = None,
+    deletes: bool = True,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
 ) -> Outcome:
-    """Sync one mapping. Raises before changing anything if a listing fails or the plan
-    would delete too much without ``yes``."""
+    """Sync one mapping of a workspace (see :func:`sync_folder`)."""
+    folder = workspace.local_dir(mapping)
+    return sync_folder(
+        folder,
+        store,
+        mapping,
+        mode,
+        state_path=workspace.state_dir() / f"{mapping.name}.json",
+        origin=f"{folder.resolve()} <-> {workspace.remote_url(mapping)}",
+        dry_run=dry_run,
+        yes=yes,
+        delete_threshold=delete_threshold,
+        workers=workers,
+        on_plan=on_plan,
+        on_file=on_file,
+        stop=stop,
+        deletes=deletes,
+        size_only=size_only,
+        filters=filters,
+    )
+
+
+def sync_folder(
+    folder: Path,
+    store: Store,
+    mapping: Mapping,
+    mode: Mode,
+    *,
+    state_path: Path,
+    origin: str,
+    dry_run: bool = False,
+    yes: bool = False,
+    delete_threshold: float = 0.5,
+    workers: int = 32,
+    on_plan: PlanHook | None = None,
+    on_file: FileHook | None = None,
+    stop: threading.Event | None = None,
+    deletes: bool | Literal["asked"] = True,
+    size_only: bool = False,
+    filters: Filters = EVERYTHING,
+) -> Outcome:
+    """Sync ``folder`` with ``store`` as ``mapping`` says: scan both sides, plan, check the
+    deletes, apply. Raises before changing anything if a listing fails or the plan would
+    delete too much, or anything the last state never saw, without ``yes``.
+
+    Args:
+        state_path: where this pair's sync state lives; ``origin`` names the pair (a state
+            that names another pair is not trusted).
+        deletes: False plans no delete at all (``ferry sync SRC DST`` without ``--delete``);
+            ``"asked"`` (with ``--delete``) takes the user's word for files no sync has seen,
+            though not for more than ``delete_threshold`` of a side.
+        size_only: same size means same content (no checksums compared).
+        filters: ``--exclude``/``--include`` rules, added after the mapping's own.
+    """
     direction = direction_for(mapping, mode)
     report = Report(mapping.name, direction or f"skipped ({mapping.direction}-only)")
     if direction is None:
         return Outcome(mapping, None, Plan(), report)
-    folder = workspace.local_dir(mapping)
     _check_folder(folder, mapping, direction)
-    origin = f"{folder.resolve()} <-> {workspace.remote_url(mapping)}"
-    state = SyncState.load(workspace.state_dir() / f"{mapping.name}.json", origin)
+    state = SyncState.load(state_path, origin)
+    if state.note:
+        report.errors.append(("(sync state)", state.note))
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
-    remote = scan_remote(store, local.files, state, workers)
-    for path in set(state.synced) - set(local.files) - set(remote):
+    scanned = scan_remote(store, local.files, state, workers)
+    remote = scanned.files
+    report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
+    # Set aside: neither side of such a path may be touched (its object is there, only
+    # unusable: it must not look deleted), and its state is kept.
+    untouchable = {key for key, _ in scanned.unusable}
+    for path in set(state.synced) - set(local.files) - set(remote) - untouchable:
         del state.synced[path]  # gone from both sides: nothing left to remember
+    rules = Filters(mapping.filters.rules + filters.rules)
+    chosen_local = {
+        p: f for p, f in local.files.items() if p not in untouchable and rules.selects(p)
+    }
+    chosen_remote = {p: f for p, f in remote.items() if rules.selects(p)}
     the_plan = plan(
-        local.files, remote, state.synced, direction=direction, conflict=mapping.conflict
+        chosen_local,
+        chosen_remote,
+        state.synced,
+        direction=direction,
+        conflict=mapping.conflict,
+        mirror=mapping.direction != "both",
+        size_only=size_only,
     )
-    _check_deletes(the_plan, mapping, len(local.files), len(remote), delete_threshold, yes)
+    if not deletes:
+        the_plan = _without_deletes(the_plan)
+    if not yes:
+        seen = state.synced if deletes != "asked" else None
+        counts = (len(chosen_local), len(chosen_remote))
+        try:
+            _check_deletes(the_plan, mapping, seen, *counts, delete_threshold)
+        except ConfigError as refused:
+            if not dry_run:
+                raise
+            report.refusal = refused.problem  # a dry run shows the plan, and the refusal
     if on_plan is not None:
         on_plan(the_plan)
     if dry_run:
         return Outcome(mapping, direction, the_plan, report)
-    abort = getattr(store, "abort_incomplete_uploads", None)
-    if abort is not None and state.in_progress:  # the last run died: clear its leftovers
-        report.aborted_uploads = abort("", since=datetime.fromtimestamp(state.since, UTC))
+    if isinstance(store, AbortsUploads) and state.in_progress and state.large_uploads:
+        # The last run died: abort the multipart uploads it began, and no one else's.
+        since = datetime.fromtimestamp(state.since, UTC)
+        report.aborted_uploads = store.abort_incomplete_uploads(
+            "", since=since, only=state.large_uploads
+        )
     state.in_progress, state.since = True, time.time()
+    state.large_uploads = [a.path for a in the_plan.of("upload") if a.size > MULTIPART_MIN]
     state.save()
     apply(
         the_plan,
@@ -116,13 +331,31 @@ def run_mapping(
         report=report,
         workers=workers,
         on_file=on_file,
+        stop=stop,
+        record_skips=not size_only,  # a size seen equal is not a content known equal
     )
     return Outcome(mapping, direction, the_plan, report)
+
+
+def _without_deletes(the_plan: Plan) -> Plan:
+    """The plan with its deletes left undone (said, not done)."""
+    kept = [
+        Action(a.path, "pending", "kept: not in the source (no --delete)")
+        if a.kind in ("delete-local", "delete-remote")
+        else a
+        for a in the_plan.actions
+    ]
+    return Plan(kept)
 
 
 def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
     if folder.is_dir():
         return
+    if folder.exists():
+        raise ConfigError(
+            f"The local folder of mapping {mapping.name!r} ({folder}) is a file.",
+            "Sync with a folder: move the file away, or give another path.",
+        )
     if direction == "pull":
         folder.mkdir(parents=True)
         return
@@ -136,18 +369,32 @@ def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
 def _check_deletes(
     the_plan: Plan,
     mapping: Mapping,
+    seen: MappingType[str, object] | None,
     local_count: int,
     remote_count: int,
     threshold: float,
-    yes: bool,
 ) -> None:
+    """Refuse, before anything changes, deletes the user may not mean: more than
+    ``threshold`` of a side (and more than a few files), or any file the last sync of this
+    mapping never saw (a mirror would otherwise remove files nobody synced)."""
     for kind, side, total in (
         ("delete-remote", "the bucket", remote_count),
         ("delete-local", "the local folder", local_count),
     ):
-        count = len(the_plan.of(kind))  # type: ignore[arg-type]
-        if count > SMALL_DELETE and count > threshold * total and not yes:
+        paths = [a.path for a in the_plan.of(kind)]  # type: ignore[arg-type]
+        unseen = [p for p in paths if seen is not None and p not in seen]
+        if unseen:
+            shown = ", ".join(unseen[:3]) + (
+                f" and {len(unseen) - 3} more" if len(unseen) > 3 else ""
+            )
             raise ConfigError(
-                f"Syncing {mapping.name!r} would delete {count} of the {total} files in {side}.",
+                f"Syncing {mapping.name!r} would delete {len(unseen)} file(s) in {side} that "
+                f"no earlier sync of it has seen ({shown}).",
+                "Check with --dry-run, then run again with --yes if they should go.",
+            )
+        if len(paths) > SMALL_DELETE and len(paths) > threshold * total:
+            raise ConfigError(
+                f"Syncing {mapping.name!r} would delete {len(paths)} of the {total} files in "
+                f"{side}.",
                 "Check with --dry-run, then run again with --yes if that is what you want.",
             )

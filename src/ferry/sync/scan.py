@@ -11,13 +11,21 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from ferry.errors import ConfigError, FerryError
-from ferry.storage.base import Store, check_key
+from ferry.errors import ConfigError, EncryptionError, FerryError, NotEncryptedError
+from ferry.storage.base import Encrypted, Store, check_key, local_errors
 from ferry.storage.batch import run_many
 from ferry.sync.plan import LocalFile, RemoteFile, Synced
 from ferry.sync.state import SyncState, identity
 
-__all__ = ["CHECKSUM_KEY", "LocalScan", "checksum_file", "scan_local", "scan_remote"]
+__all__ = [
+    "CHECKSUM_KEY",
+    "LocalScan",
+    "RemoteScan",
+    "checksum_file",
+    "scan_local",
+    "scan_remote",
+    "unusable_key",
+]
 
 _TEMP = re.compile(r"^\..+\.ferry-tmp-[0-9a-f]{12}$")  # ferry's temporary files
 CHECKSUM_KEY = "ferry-xxh3-128"  # user metadata ferry writes on every upload
@@ -75,7 +83,9 @@ def _walk(
     no-op sync of thousands of files is mostly this walk. ``clean_temp`` removes the
     temporary files of a killed download (only a real run, which holds the workspace lock,
     may: a dry run could otherwise remove a running sync's file)."""
-    for entry in os.scandir(folder):
+    with local_errors(folder, "read"):  # never skipped: a mirror would delete its files
+        entries = list(os.scandir(folder))
+    for entry in entries:
         rel = f"{prefix}{entry.name}"
         if entry.is_symlink():
             symlinks.append(rel)
@@ -101,25 +111,41 @@ def _local(stat: os.stat_result, digest: str) -> LocalFile:
     return LocalFile(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), digest)
 
 
+@dataclass
+class RemoteScan:
+    """The objects a sync can use, and those it cannot (each with the reason)."""
+
+    files: dict[str, RemoteFile] = field(default_factory=dict)
+    unusable: list[tuple[str, str]] = field(default_factory=list)
+
+
 def scan_remote(
     store: Store, local: dict[str, LocalFile], state: SyncState, workers: int
-) -> dict[str, RemoteFile]:
+) -> RemoteScan:
     """Every object below the store's root. A listing that fails raises (so nothing is ever
-    deleted because of a missing listing). Where a path exists on both sides with the same
-    size and the state cannot vouch for it, the object's recorded checksum is fetched."""
-    remote: dict[str, RemoteFile] = {}
+    deleted because of a missing listing). An object whose key cannot be a local file name
+    is set aside with the reason. Where a path exists on both sides with the same size and
+    the state cannot vouch for it, the object's recorded checksum is fetched.
+
+    With an SSE-C key configured, each object the state cannot vouch was written with it
+    is asked about once (a HEAD with the key): it is encrypted with it, stored without
+    SSE-C (``encrypted=False``: the plan rewrites it), or under another key (set aside)."""
+    scan = RemoteScan()
+    remote = scan.files
     for info in store.list(""):
         if info.key.endswith("/") and info.size == 0:
             continue  # a "folder" marker (S3 console's Create folder): not a file
-        try:
-            check_key(info.key)
-        except ConfigError:
-            raise ConfigError(
-                f"The bucket holds {info.key!r}, which is not a file path inside the local "
-                "folder (empty, '.' or '..' parts, or a leading '/').",
-                "Rename or remove that object; ferry refuses to sync it.",
-            ) from None
+        reason = unusable_key(info.key)
+        if reason:
+            scan.unusable.append((info.key, reason))
+            continue
         remote[info.key] = RemoteFile(info.size, info.mtime, info.etag)
+    for folder_too in _files_that_are_folders(remote):
+        del remote[folder_too]
+        scan.unusable.append((folder_too, "a file and a folder of the same name (keys below it)"))
+    if isinstance(store, Encrypted) and store.encryption_id:
+        _probe_encryption(store, scan, local, state, store.encryption_id, workers)
+        return scan
     unsure = [
         path
         for path, r in remote.items()
@@ -131,11 +157,72 @@ def scan_remote(
     for path, digest in run_many("Reading checksums", calls, workers).items():
         r = remote[path]
         remote[path] = RemoteFile(r.size, r.mtime, r.etag, digest)
-    return remote
+    return scan
 
 
-def _vouched(synced: Synced | None, r: RemoteFile) -> bool:
-    return synced is not None and synced.etag == r.etag
+def _probe_encryption(
+    store: Encrypted,
+    scan: RemoteScan,
+    local: dict[str, LocalFile],
+    state: SyncState,
+    key_id: str,
+    workers: int,
+) -> None:
+    remote = scan.files
+    unsure = [p for p, r in remote.items() if not _vouched(state.synced.get(p), r, key_id)]
+    calls = {p: partial(_encryption_of, store, p, p in local) for p in unsure}
+    for path, (encrypted, digest, why) in run_many("Reading objects", calls, workers).items():
+        r = remote[path]
+        if why:
+            del remote[path]
+            scan.unusable.append((path, why))
+        else:
+            remote[path] = RemoteFile(r.size, r.mtime, r.etag, digest, encrypted)
+    for path in set(remote) - set(unsure):  # vouched: written with this key
+        r = remote[path]
+        remote[path] = RemoteFile(r.size, r.mtime, r.etag, None, True)
+
+
+def _encryption_of(
+    store: Encrypted, path: str, compared: bool
+) -> tuple[bool, str | None, str | None]:
+    """(encrypted with the key, ferry's recorded checksum, why it cannot be used)."""
+    try:
+        return True, store.head(path).metadata.get(CHECKSUM_KEY), None
+    except NotEncryptedError:
+        if not compared:
+            return False, None, None
+        return False, store.without_encryption().head(path).metadata.get(CHECKSUM_KEY), None
+    except EncryptionError as exc:
+        return False, None, exc.problem
+
+
+_NAME_MAX = 255  # bytes in one file name, on Linux and macOS file systems
+
+
+def unusable_key(key: str) -> str | None:
+    """Why ``key`` cannot be a file inside the local folder, or None if it can."""
+    try:
+        check_key(key)
+    except ConfigError as exc:
+        return str(exc.problem).replace(f"Key {key!r} ", "")
+    if any(len(part.encode()) > _NAME_MAX for part in key.split("/")):
+        return f"a part of it is longer than {_NAME_MAX} bytes, the limit of a file name"
+    return None
+
+
+def _files_that_are_folders(remote: dict[str, RemoteFile]) -> list[str]:
+    """Keys that also name a folder (``a`` beside ``a/b``): both cannot exist on disk."""
+    folders = {key.rsplit("/", 1)[0] for key in remote if "/" in key}
+    parents = {"/".join(f.split("/")[: i + 1]) for f in folders for i in range(f.count("/") + 1)}
+    return sorted(k for k in remote if k in parents)
+
+
+def _vouched(synced: Synced | None, r: RemoteFile, key_id: str | None = None) -> bool:
+    """The state saw this very object (same ETag), and (when asked) wrote it with the key."""
+    if synced is None or synced.etag != r.etag:
+        return False
+    return key_id is None or synced.sse == key_id
 
 
 def _recorded_checksum(store: Store, path: str) -> str | None:

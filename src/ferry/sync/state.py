@@ -41,17 +41,31 @@ class SyncState:
     since: float = 0.0
     # The folder and prefix this state describes: a mapping pointed elsewhere starts afresh.
     origin: str = ""
+    # Keys the run that set in_progress was to upload in parts: after a crash, only their
+    # unfinished multipart uploads are aborted (never another writer's).
+    large_uploads: list[str] = field(default_factory=list)
+    # Why an earlier state could not be used (it was unreadable), for the report.
+    note: str = ""
 
     @classmethod
     def load(cls, path: Path, origin: str = "") -> SyncState:
-        """The state at ``path``, or a fresh one if it describes another folder/prefix."""
+        """The state at ``path``; a fresh one if it describes another folder/prefix, or
+        cannot be read (a fresh state deletes nothing: the safe way to start over)."""
         try:
             raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
         except FileNotFoundError:
             return cls(path, origin=origin)
+        except (OSError, ValueError) as exc:
+            note = f"the sync state {path} was unreadable ({exc}); started afresh"
+            return cls(path, origin=origin, note=note)
         if raw.get("origin", "") != origin:
             return cls(path, origin=origin)
-        synced = {k: Synced(v["checksum"], v["etag"]) for k, v in raw.get("synced", {}).items()}
+        synced = {
+            k: Synced(v["checksum"], v["etag"], v.get("sse"))
+            for k, v in raw.get("synced", {}).items()
+        }
         hashes = {k: (tuple(v[0]), v[1]) for k, v in raw.get("hashes", {}).items()}
         return cls(
             path,
@@ -60,6 +74,7 @@ class SyncState:
             bool(raw.get("in_progress", False)),
             float(raw.get("since", 0.0)),
             origin,
+            list(raw.get("large_uploads", [])),
         )
 
     def cached_hash(self, rel: str, ident: FileIdentity) -> str | None:
@@ -68,10 +83,14 @@ class SyncState:
 
     def save(self) -> None:
         document = {
-            "synced": {k: {"checksum": v.checksum, "etag": v.etag} for k, v in self.synced.items()},
+            "synced": {
+                k: {"checksum": v.checksum, "etag": v.etag, "sse": v.sse}
+                for k, v in self.synced.items()
+            },
             "hashes": {k: [list(v[0]), v[1]] for k, v in self.hashes.items()},
             "in_progress": self.in_progress,
             "since": self.since,
             "origin": self.origin,
+            "large_uploads": self.large_uploads,
         }
-        write_atomically(self.path, [json.dumps(document).encode()])
+        write_atomically(self.path, [json.dumps(document).encode()], durable=True)

@@ -24,16 +24,23 @@ Local paths are relative to the folder that holds ``ferry.toml``; remote prefixe
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal, cast
 
-from ferry.config import CONFIG_FILE_NAME
+from ferry.config import CONFIG_FILE_NAME, check_keys, read_config_file
 from ferry.errors import ConfigError
+from ferry.storage.filters import Filters
 from ferry.storage.names import parse_s3_url
 
-__all__ = ["DEFAULT_MAPPINGS", "Mapping", "Workspace", "find_workspace", "init_workspace"]
+__all__ = [
+    "DEFAULT_MAPPINGS",
+    "Mapping",
+    "Workspace",
+    "check_overlaps",
+    "find_workspace",
+    "init_workspace",
+]
 
 Direction = Literal["pull", "push", "both"]
 Conflict = Literal["local-wins", "remote-wins", "newest-wins", "manual"]
@@ -50,6 +57,13 @@ class Mapping:
     remote: str
     direction: Direction = "both"
     conflict: Conflict = "local-wins"
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+
+    @property
+    def filters(self) -> Filters:
+        """Its rules, excludes first, then includes (which take back what they match)."""
+        return Filters.of(self.exclude, self.include)
 
 
 DEFAULT_MAPPINGS = (
@@ -67,6 +81,10 @@ class Workspace:
     root: Path
     remote_root: str
     mappings: tuple[Mapping, ...]
+    origin: str = "the workspace"  # where it was defined, for error messages
+
+    def __post_init__(self) -> None:
+        check_overlaps(self.mappings, self.origin)
 
     def local_dir(self, mapping: Mapping) -> Path:
         return self.root / mapping.local
@@ -96,7 +114,7 @@ def find_workspace(start: Path) -> Workspace:
     for folder in (start, *start.parents):
         path = folder / CONFIG_FILE_NAME
         if path.is_file():
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+            document = read_config_file(path)
             if "workspace" in document:
                 return _parse(folder, document["workspace"], path)
     raise ConfigError(
@@ -105,7 +123,12 @@ def find_workspace(start: Path) -> Workspace:
     )
 
 
+_WORKSPACE_KEYS = ("remote_root", "mapping")
+_MAPPING_KEYS = ("name", "local", "remote", "direction", "conflict", "exclude", "include")
+
+
 def _parse(folder: Path, table: dict[str, object], path: Path) -> Workspace:
+    check_keys(table, _WORKSPACE_KEYS, f"{path} [workspace]")
     remote_root = table.get("remote_root")
     if not isinstance(remote_root, str):
         raise ConfigError(
@@ -114,27 +137,78 @@ def _parse(folder: Path, table: dict[str, object], path: Path) -> Workspace:
         )
     parse_s3_url(remote_root)
     raw = table.get("mapping")
-    mappings = DEFAULT_MAPPINGS if raw is None else tuple(_mapping(m, path) for m in raw)  # type: ignore[attr-defined]
+    if raw is not None and not (isinstance(raw, list) and all(isinstance(m, dict) for m in raw)):
+        raise ConfigError(
+            f"{path}: 'mapping' must be a list of [[workspace.mapping]] tables.",
+            "Write each mapping as a [[workspace.mapping]] table (see ferry init).",
+        )
+    mappings = DEFAULT_MAPPINGS if raw is None else tuple(_mapping(m, path) for m in raw)
     names = [m.name for m in mappings]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: two mappings share a name.", "Give each mapping its own name.")
-    return Workspace(folder, remote_root, mappings)
+    return Workspace(folder, remote_root, mappings, origin=str(path))
 
 
-def _mapping(raw: dict[str, str], path: Path) -> Mapping:
+def check_overlaps(mappings: tuple[Mapping, ...], where: str) -> None:
+    """Refuse two mappings whose remote prefixes or local folders are the same or nested:
+    one mapping's sync would then add or delete the other's files."""
+    for i, a in enumerate(mappings):
+        for b in mappings[i + 1 :]:
+            for side, x, y in (("remote prefix", a.remote, b.remote), ("folder", a.local, b.local)):
+                if _nested(x, y):
+                    raise ConfigError(
+                        f"{where}: mappings {a.name!r} and {b.name!r} overlap: {side} "
+                        f"{x!r} and {y!r} are the same or one holds the other.",
+                        "Give each mapping its own folder and prefix, side by side.",
+                    )
+
+
+def _nested(x: str, y: str) -> bool:
+    a, b = PurePosixPath(x.strip("/")).parts, PurePosixPath(y.strip("/")).parts
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _mapping(raw: dict[str, object], path: Path) -> Mapping:
+    check_keys(raw, _MAPPING_KEYS, f"{path} [[workspace.mapping]]")
+    patterns = {k: _patterns(raw.pop(k, []), k, path) for k in ("exclude", "include")}
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{path}: a mapping's {key!r} is {value!r}, not a string.",
+                f'Quote it: {key} = "..."',
+            )
+    text = cast(dict[str, str], raw)
     try:
         mapping = Mapping(
-            name=raw.get("name") or raw["remote"],
-            local=raw["local"],
-            remote=raw["remote"],
-            direction=cast(Direction, raw.get("direction", "both")),
-            conflict=cast(Conflict, raw.get("conflict", "local-wins")),
+            name=text.get("name") or text["remote"],
+            local=text["local"],
+            remote=text["remote"],
+            direction=cast(Direction, text.get("direction", "both")),
+            conflict=cast(Conflict, text.get("conflict", "local-wins")),
+            exclude=patterns["exclude"],
+            include=patterns["include"],
         )
     except KeyError as exc:
         raise ConfigError(
             f"{path}: a [[workspace.mapping]] lacks {exc.args[0]!r}.",
             "Each mapping needs local and remote.",
         ) from None
+    _check_mapping(mapping, path)
+    return mapping
+
+
+def _patterns(value: object, key: str, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise ConfigError(
+            f"{path}: a mapping's {key!r} is {value!r}, not a list of patterns.",
+            f'Write it as {key} = ["*.tmp", "cache/*"].',
+        )
+    return tuple(value)
+
+
+def _check_mapping(mapping: Mapping, path: Path) -> None:
     if mapping.direction not in DIRECTIONS:
         raise ConfigError(
             f"{path}: mapping {mapping.name!r} has direction {mapping.direction!r}.",
@@ -145,12 +219,18 @@ def _mapping(raw: dict[str, str], path: Path) -> Mapping:
             f"{path}: mapping {mapping.name!r} has conflict {mapping.conflict!r}.",
             f"Use one of {', '.join(CONFLICTS)}.",
         )
-    if Path(mapping.local).is_absolute() or ".." in Path(mapping.local).parts:
+    local = Path(mapping.local)
+    if local.is_absolute() or ".." in local.parts or not mapping.local.strip("/."):
         raise ConfigError(
-            f"{path}: mapping {mapping.name!r} points outside the workspace.",
-            "Use a path relative to the folder of ferry.toml.",
+            f"{path}: mapping {mapping.name!r} has local {mapping.local!r}, which is not a "
+            "folder inside the workspace.",
+            "Use a path relative to the folder of ferry.toml, such as data/logs.",
         )
-    return mapping
+    if not mapping.remote.strip("/"):
+        raise ConfigError(
+            f"{path}: mapping {mapping.name!r} has an empty remote prefix (the whole root).",
+            "Give it a prefix of its own below remote_root, such as logs.",
+        )
 
 
 def init_workspace(folder: Path, remote_root: str) -> Path:

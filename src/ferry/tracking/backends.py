@@ -64,7 +64,7 @@ def open_root(config: dict[str, Any], given: dict[str, Any], options: StorageOpt
     root = str(root_dir)
     settings = load_settings(options.settings)
     if root.startswith("s3://"):
-        from ferry.storage.s3_options import S3Options
+        from ferry.storage.s3 import S3Options
 
         s3 = replace(S3Options.from_settings(settings), credentials=options.credentials)
         return open_store(root, s3_options=s3)

@@ -19,18 +19,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.aws import AwsOptions, StaticCredentials
+from ferry.aws import AwsOptions, StaticCredentials, check_region
 from ferry.config import Settings
 from ferry.errors import ConfigError
-from ferry.storage.names import check_region
+from ferry.storage.base import local_errors
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["S3Options", "SseCKey"]
+__all__ = ["RedactedArgs", "S3Options", "SseCKey"]
 
 _LOG_FAMILIES = ("botocore", "boto3", "s3transfer", "urllib3")
+_SECRET_ARGS = frozenset({"SSECustomerKey", "CopySourceSSECustomerKey", "sse_customer_key_base64"})
+
+
+class RedactedArgs(dict[str, Any]):
+    """Request arguments that may carry the key, shown with the key redacted: a traceback
+    that prints local variables, or a log line, never shows it."""
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{k!r}: {'<redacted>' if k in _SECRET_ARGS else repr(v)}" for k, v in self.items()
+        )
+        return "{" + ", ".join(shown) + "}"
+
+    __str__ = __repr__
 
 
 class SseCKey:
@@ -69,12 +83,18 @@ class SseCKey:
             raise ConfigError(
                 f"SSE-C key file {path} does not exist.", "Check the 'sse_c_key_file' setting."
             ) from None
+        if stat.S_ISDIR(mode):
+            raise ConfigError(
+                f"SSE-C key file {path} is a folder, not a key file.",
+                "Point 'sse_c_key_file' at the file that holds the key.",
+            )
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"SSE-C key file {path} can be read by other users (mode {mode & 0o777:o}).",
                 f"Restrict it: chmod 600 {path}",
             )
-        data = path.read_bytes()
+        with local_errors(path, "read"):
+            data = path.read_bytes()
         if len(data) == 32:
             return cls(data)
         return cls.from_text(data.decode("ascii", errors="replace"), str(path))
@@ -83,13 +103,19 @@ class SseCKey:
         """The key as base64, for clients that take it that way (never log it)."""
         return base64.b64encode(self._key).decode()
 
-    def request_args(self) -> dict[str, Any]:
+    def request_args(self) -> RedactedArgs:
         """Arguments for put, get, head, multipart create and every part."""
-        return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": self._key}
+        return RedactedArgs(SSECustomerAlgorithm="AES256", SSECustomerKey=self._key)
 
-    def copy_source_args(self) -> dict[str, Any]:
+    def copy_source_args(self) -> RedactedArgs:
         """Arguments naming the key of a copy's source object."""
-        return {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": self._key}
+        return RedactedArgs(
+            CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=self._key
+        )
+
+    def fingerprint(self) -> str:
+        """A short digest that names the key without revealing it (kept in sync state)."""
+        return self._id()
 
     def secrets(self) -> list[str]:
         """Every text form of the key that a log line could contain."""
@@ -101,8 +127,8 @@ class SseCKey:
         names = [n for n in manager.loggerDict if n.split(".")[0] in _LOG_FAMILIES]
         for name in {*names, *_LOG_FAMILIES}:
             logger = logging.getLogger(name)
-            if not any(getattr(f, "key_id", None) == self._id() for f in logger.filters):
-                logger.addFilter(_Redactor(self._id(), self.secrets()))
+            if not any(isinstance(f, _Redactor) and f.key is self for f in logger.filters):
+                logger.addFilter(_Redactor(self))
 
     def _id(self) -> str:
         return hashlib.sha256(self._key).hexdigest()[:16]
@@ -114,15 +140,17 @@ class SseCKey:
 
 
 class _Redactor(logging.Filter):
-    def __init__(self, key_id: str, secrets: list[str]) -> None:
+    """Replaces the key in log records; holds the key object, never a copy of its text."""
+
+    def __init__(self, key: SseCKey) -> None:
         super().__init__()
-        self.key_id = key_id
-        self._secrets = secrets
+        self.key = key
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self._secrets):
-            for secret in self._secrets:
+        secrets = self.key.secrets()
+        if any(secret in message for secret in secrets):
+            for secret in secrets:
                 message = message.replace(secret, "<redacted>")
             record.msg, record.args = message, ()
         return True
@@ -140,8 +168,13 @@ class S3Options:
         sse_c: the customer key for SSE-C, or None for no SSE-C.
         max_attempts: attempts per request, with botocore's standard exponential backoff.
         concurrency: how many requests run at once (thread pool and connection pool size).
-        fast: send single-request GETs, PUTs and listings through obstore where it can
-            (see :mod:`ferry.storage.s3_fast`); False keeps every request on boto3.
+        fast: route to obstore what it does right (see :mod:`ferry.storage.s3.via_obstore`);
+            False sends every request through boto3.
+        part_size: bytes per part of a multipart upload and per ranged GET of a download.
+        part_workers: parts of one file in flight at once.
+        multipart_threshold: files above this size are uploaded in parts.
+        copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
+        copy_part_size: bytes per part of a multipart copy.
         credentials: explicit keys instead of the credential chain (rarely needed).
     """
 
@@ -153,6 +186,11 @@ class S3Options:
     max_attempts: int = 8
     concurrency: int = 32
     fast: bool = True
+    part_size: int = 8 * 1024 * 1024
+    part_workers: int = 8
+    multipart_threshold: int = 16 * 1024 * 1024
+    copy_threshold: int = 5 * 1024**3
+    copy_part_size: int = 512 * 1024 * 1024
     credentials: StaticCredentials | None = None
 
     def __post_init__(self) -> None:
@@ -164,7 +202,9 @@ class S3Options:
         """Build the options from resolved settings (the key from its env var or file)."""
         key = None
         if settings.sse_c_key:
-            key = SseCKey.from_text(settings.sse_c_key, settings.sources.get("sse_c_key", ""))
+            key = SseCKey.from_text(
+                settings.sse_c_key.reveal(), settings.sources.get("sse_c_key", "")
+            )
         elif settings.sse_c_key_file:
             key = SseCKey.from_file(settings.sse_c_key_file)
         return cls(

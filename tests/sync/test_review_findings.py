@@ -1,0 +1,161 @@
+"""Regression tests for a review's findings (each failed on the code it was found in)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.sync.conftest import keys, workspace, write
+
+
+def test_a_push_never_deletes_a_teammates_new_version(
+    tmp_path: Path, bucket: str, ferry, raw
+) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    b = workspace(tmp_path / "b", bucket, ferry)
+    write(a, "data/models/m.bin", "v1")
+    ferry("push", "models", cwd=a)
+    ferry("pull", "models", cwd=b)
+    write(b, "data/models/m.bin", "v2 retrained by b")
+    ferry("push", "models", cwd=b)
+    (a / "data/models/m.bin").unlink()  # A cleans up its old local copy
+    ferry("push", "models", cwd=a)
+    body = raw.get_object(Bucket=bucket, Key="team/models/m.bin")["Body"].read()
+    assert body == b"v2 retrained by b"
+
+
+def test_a_key_rotation_never_deletes_local_files(
+    tmp_path, bucket, ferry, raw, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    k1, k2 = os.urandom(32), os.urandom(32)
+    monkeypatch.setenv("FERRY_SSE_C_KEY", base64.b64encode(k1).decode())
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/logs/run.json", "precious")
+    ferry("push", "logs", cwd=a)
+    monkeypatch.setenv("FERRY_SSE_C_KEY", base64.b64encode(k2).decode())
+    out = ferry("sync", "logs", cwd=a, code=21)
+    assert (a / "data/logs/run.json").read_text() == "precious"
+    assert "skipped: skipped" not in out
+
+
+def test_a_file_folder_clash_never_deletes_a_local_edit(tmp_path, bucket, ferry, raw) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    toml = (a / "ferry.toml").read_text()
+    logs = 'name = "logs"\nlocal = "data/logs"\nremote = "logs"\ndirection = "both"\n'
+    (a / "ferry.toml").write_text(
+        toml.replace(logs + 'conflict = "local-wins"', logs + 'conflict = "remote-wins"')
+    )
+    write(a, "data/logs/a", "v1")
+    ferry("push", "logs", cwd=a)
+    raw.put_object(Bucket=bucket, Key="team/logs/a/b", Body=b"teammate")
+    write(a, "data/logs/a", "my unsynced edit")
+    ferry("sync", "logs", cwd=a, code=21)
+    assert (a / "data/logs/a").read_text() == "my unsynced edit"
+
+
+def test_a_dry_run_shows_the_plan_and_what_a_real_run_would_refuse(
+    tmp_path, bucket, ferry, raw
+) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/cached_datasets/mine.csv", "local only")
+    raw.put_object(Bucket=bucket, Key="team/cached-datasets/train.csv", Body=b"t")
+    out = ferry("pull", "cached-datasets", "--dry-run", cwd=a)
+    assert "delete-local\tmine.csv" in out and "download\ttrain.csv" in out
+    assert "a real run would refuse" in out
+
+
+def test_an_empty_file_does_not_stop_sse_c_from_being_turned_on(
+    tmp_path, bucket, ferry, raw, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/logs/run.json", "x")
+    write(a, "data/logs/__init__.py", "")
+    ferry("push", "logs", cwd=a)
+    monkeypatch.setenv("FERRY_SSE_C_KEY", base64.b64encode(os.urandom(32)).decode())
+    out = ferry("push", "logs", "--json", cwd=a)
+    assert json.loads(out)[0]["encrypted"] == 2
+
+
+def test_recovery_never_aborts_another_writers_upload(tmp_path, bucket, ferry, raw) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/logs/run.json", "x")
+    ferry("push", "logs", cwd=a)
+    state_file = a / ".ferry/sync/logs.json"
+    doc = json.loads(state_file.read_text())
+    doc["in_progress"], doc["since"] = True, time.time() - 3600  # A died an hour ago
+    state_file.write_text(json.dumps(doc))
+    raw.create_multipart_upload(Bucket=bucket, Key="team/logs/b-machine/ckpt.pt")  # B, now
+    ferry("push", "logs", cwd=a)
+    assert len(raw.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
+
+
+def test_resolve_refuses_what_is_no_conflict(tmp_path, bucket, ferry, raw) -> None:  # type: ignore[no-untyped-def]
+    raw.put_object(Bucket=bucket, Key="team/cached-datasets/train.csv", Body=b"dataset")
+    raw.put_object(Bucket=bucket, Key="team/logs/only-there.txt", Body=b"x")
+    a = workspace(tmp_path / "a", bucket, ferry)
+    out = ferry("resolve", "data/cached_datasets/train.csv", "--keep", "local", cwd=a, code=3)
+    assert "pull-only" in out
+    out = ferry("resolve", "data/logs/only-there.txt", "--keep", "local", cwd=a, code=3)
+    assert "not in conflict" in out
+    assert len(keys(raw, bucket)) == 2
+
+
+def test_an_unreadable_state_starts_afresh_and_says_so(tmp_path, bucket, ferry, raw) -> None:  # type: ignore[no-untyped-def]
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/logs/run.json", "x")
+    ferry("push", "logs", cwd=a)
+    (a / ".ferry/sync/logs.json").write_text("")  # as a power cut could leave it
+    out = ferry("push", "logs", cwd=a, code=21)
+    assert "unreadable" in out and "started afresh" in out
+    ferry("push", "logs", cwd=a)  # the state is whole again
+
+
+def test_a_local_file_written_during_the_sync_is_never_deleted(
+    tmp_path, bucket, ferry, raw, s3_server
+) -> None:  # type: ignore[no-untyped-def]
+    from ferry.config import load_settings
+    from ferry.sync import find_workspace, run_workspace
+
+    a = workspace(tmp_path / "a", bucket, ferry)
+    b = workspace(tmp_path / "b", bucket, ferry)
+    write(a, "data/logs/x.log", "old")
+    ferry("push", "logs", cwd=a)
+    ferry("pull", "logs", cwd=b)
+    (b / "data/logs/x.log").unlink()
+    write(b, "data/logs/y.log", "new")
+    ferry("push", "logs", cwd=b)
+
+    @contextmanager
+    def progress(name):  # type: ignore[no-untyped-def]
+        def on_file(size: int) -> None:  # training appends to x.log while the sync runs
+            with open(a / "data/logs/x.log", "a") as f:
+                f.write(" + an hour of new log lines")
+
+        yield None, on_file
+
+    settings = load_settings({"endpoint_url": s3_server.url, "region": "us-east-1"}, cwd=a)
+    result = run_workspace(
+        find_workspace(a), "sync", settings, mappings=("logs",), progress=progress
+    )
+    assert (a / "data/logs/x.log").read_text().startswith("old + an hour")
+    assert any(
+        "changed after the sync looked at it" in m for _, m in result.outcomes[0].report.errors
+    )
+
+
+def test_sync_into_a_file_is_a_clear_error(bucket, ferry, raw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    raw.put_object(Bucket=bucket, Key="p/a", Body=b"x")
+    (tmp_path / "f").write_text("i am a file")
+    assert "is a file" in ferry("sync", f"s3://{bucket}/p", str(tmp_path / "f"), code=3)
+
+
+def test_sync_between_nested_prefixes_is_refused(bucket, ferry, raw) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        raw.put_object(Bucket=bucket, Key=f"data/sub/f{i}", Body=b"x")
+    out = ferry("sync", f"s3://{bucket}/data/sub", f"s3://{bucket}/data", "--delete", code=3)
+    assert "overlap" in out
+    assert len(keys(raw, bucket, "data/")) == 3
