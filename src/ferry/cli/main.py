@@ -15,10 +15,29 @@ __all__ = ["cli", "main"]
 
 EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
 
+# Commands imported only when invoked (or listed in --help): name -> (module, attribute).
+LAZY_COMMANDS = {
+    "run": ("ferry.cli.runs_cmds", "run"),
+    "runs": ("ferry.cli.runs_cmds", "runs"),
+    "sweep": ("ferry.cli.runs_cmds", "sweep_cmd"),
+    "exec": ("ferry.cli.exec_cmds", "exec_"),
+}
+
 
 class FerryGroup(click.Group):
     """A click group that shows a :class:`FerryError` as one line and exits with its code;
     anything else is a bug, shown as one line too (with ``--debug``, the traceback)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
