@@ -22,7 +22,7 @@ from typing import Any
 
 from ferry.config import Settings, load_settings
 from ferry.errors import RubiconException
-from ferry.storage import Store, open_store
+from ferry.storage import Store
 from ferry.storage.composite import CompositeStore
 from ferry.tracking.annotated import filter_by, labels, warn_multiple
 from ferry.tracking.backends import Backends, open_root, uses_sse_c
@@ -196,18 +196,17 @@ class Rubicon:
         self.close()
 
     def sync(self, project_name: str, s3_root_dir: str) -> int:
-        """Copy a local project to ``s3_root_dir`` with ferry's own transfers (new or
-        changed files only); returns the number of files uploaded."""
-        from ferry.storage.local import LocalStore
-        from ferry.tracking.sync import push_changed
+        """Copy a project of this (local or memory) root to ``s3_root_dir`` through
+        ferry's sync: new and changed files, compared by content (not size and time);
+        nothing deleted on S3. Returns the number of files uploaded."""
+        from ferry.tracking.sync import sync_project
 
-        local = self.repositories[0].store
-        if not isinstance(local, LocalStore):
-            raise RubiconException("Projects can only be synced from local or S3 filesystems.")
         self.get_project(name=project_name)
-        target = open_store(s3_root_dir, settings=load_settings(self.storage_options))
-        return push_changed(
-            local, target, slugify(project_name), workers=self.repositories[0].workers
+        return sync_project(
+            self.repository.store,
+            slugify(project_name),
+            s3_root_dir,
+            load_settings(self.storage_options),
         )
 
 
