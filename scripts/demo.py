@@ -1,8 +1,9 @@
-"""`make demo`: a short end-to-end tour of ferry against a local S3 server.
+"""`make demo`: a short end-to-end tour of ferry against a local S3 server and EC2.
 
-No AWS account is needed: ferry's own local S3-compatible server (ministack, installed in
-its own venv on first use) is started on 127.0.0.1 and stopped at the end. Every step runs
-the real `ferry` command line, exactly as you would type it.
+No AWS account is needed: ferry's own local S3-compatible server (ministack) and a local
+EC2 (moto's server), each installed in its own venv on first use, are started on 127.0.0.1
+and stopped at the end. Every step runs the real `ferry` command line, exactly as you
+would type it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from ferry.devec2 import LocalEc2Server, LocalInstances, LocalLauncher, write_sample_project
 from ferry.devserver import LocalS3Server
 
 BIN = Path(sys.executable).parent
@@ -96,14 +98,45 @@ def python(code: str, env: dict[str, str]) -> None:
 
 
 def ferry(
-    *args: str, env: dict[str, str], expect_failure: bool = False, cwd: Path | None = None
+    *args: str,
+    env: dict[str, str],
+    expect_failure: bool = False,
+    cwd: Path | None = None,
+    lines: int | None = None,
 ) -> None:
+    """Run ``ferry ARGS`` as typed; ``lines`` shows only the first lines of its output."""
     print(f"$ ferry {shlex.join(args)}", flush=True)
-    result = subprocess.run([str(BIN / "ferry"), *args], env=env, check=False, cwd=cwd)
+    output = subprocess.PIPE if lines is not None else None
+    command = [str(BIN / "ferry"), *args]
+    result = subprocess.run(command, env=env, check=False, cwd=cwd, stdout=output, text=True)
+    if lines is not None:
+        shown = result.stdout.splitlines()
+        print("\n".join(shown[:lines]))
+        if len(shown) > lines:
+            print(f"... ({len(shown) - lines} more lines)")
     if (result.returncode != 0) != expect_failure:
         sys.exit(f"demo: 'ferry {shlex.join(args)}' exited {result.returncode}")
     if expect_failure:
         print(f"(exit code {result.returncode})")
+
+
+def train_on_ec2(tmp: Path, env: dict[str, str]) -> None:
+    """A run on the local EC2 (moto's server; instances are local processes running their
+    user data), from provisioning to "0 cost-generating resources left"."""
+    step("Train on EC2, then leave nothing behind (local EC2: moto; instances are processes)")
+    with LocalEc2Server() as ec2:
+        ec2.register_image()
+        instances = LocalInstances(LocalLauncher(ec2.url, tmp / "instances")).start()
+        try:
+            run_env = {**env, **ec2.env(), "XDG_STATE_HOME": str(tmp / "state")}
+            project = write_sample_project(tmp / "churn", f"s3://{BUCKET}/churn", epochs=3)
+            print(f"Local EC2 on {ec2.url} (pid {ec2.pid}); a git project with train.py and")
+            print(f"a [run] table in ferry.toml: {project}")
+            ferry("runs", "setup", env=run_env, cwd=project, lines=1)
+            ferry("sweep", env=run_env, cwd=project)  # leftovers of dead runs: none yet
+            ferry("run", env=run_env, cwd=project)  # ends with the report: 0 left
+        finally:
+            instances.stop()
 
 
 def make_workspace(root: Path) -> Path:
@@ -214,6 +247,8 @@ def main() -> None:
         python(OBJECTS, env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
         ferry("objects", "ls", "-H", env={**env, "FERRY_PATH": f"s3://{BUCKET}/objects"})
 
+        train_on_ec2(Path(tmp), env)
+
         step("A dashboard over the experiments and models (ferry ui)")
         dashboard_data(env)
 
@@ -224,7 +259,7 @@ def main() -> None:
 
         step("Clean up")
         ferry("rm", "-r", "--quiet", f"s3://{BUCKET}/", env=env)
-    print("\nDemo finished; the local S3 server is stopped.")
+    print("\nDemo finished; the local S3 server and EC2 are stopped.")
     command = f"{BIN / 'ferry'} ui {KEPT / 'rubicon'} --models {KEPT / 'models'}"
     print(f"\nBrowse the demo's experiments and models (kept in {KEPT}):\n  {command}")
 

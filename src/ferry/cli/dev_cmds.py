@@ -1,4 +1,4 @@
-"""``ferry dev s3``: a local S3-compatible server for offline use and demos."""
+"""``ferry dev s3`` and ``ferry dev ec2``: local stand-ins for AWS, for offline use and demos."""
 
 from __future__ import annotations
 
@@ -56,3 +56,59 @@ def s3(port: int, buckets: tuple[str, ...], tools_dir: Path | None) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+@dev.command("ec2")
+@click.option("--port", default=5000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--instances-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where each local instance runs (default: a temporary folder).",
+)
+@click.option(
+    "--tools-dir",
+    envvar="FERRY_TOOLS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the server is installed (default: ~/.cache/ferry/tools; FERRY_TOOLS_DIR).",
+)
+def ec2(port: int, instances_dir: Path | None, tools_dir: Path | None) -> None:
+    """Run a local EC2 (with IAM, STS, SSM and the tagging API) on 127.0.0.1 until
+    interrupted; each instance created on it runs its user data as local processes.
+
+    Ctrl-C, SIGTERM or SIGHUP stop it, its instances and its server.
+    """
+    import tempfile
+
+    from ferry.devec2 import (
+        DEV_AMI_NAME,
+        REGION,
+        LocalEc2Server,
+        LocalInstances,
+        LocalLauncher,
+    )
+
+    # No blocked signal mask here: the instances started below would inherit it, and
+    # their training could then never receive the SIGTERM that asks it to checkpoint.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _interrupt)
+    click.echo("Starting the local EC2 (first run installs moto, ~1 min)...", err=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="ferry-ec2-") as scratch,
+        LocalEc2Server(port=port, tools_dir=tools_dir) as server,
+    ):
+        image = server.register_image()
+        folder = instances_dir or Path(scratch)
+        instances = LocalInstances(LocalLauncher(server.url, folder)).start()
+        try:
+            click.echo(f"Local EC2 listening on {server.url}  (Ctrl-C to stop)", err=True)
+            click.echo(f'Image {image} is offered as ami = "name:{DEV_AMI_NAME}",', err=True)
+            click.echo(f'ami_owners = ["self"]; instances run in {folder}.', err=True)
+            click.echo("Point ferry at it with:", err=True)
+            for name, value in {**server.env(), "AWS_DEFAULT_REGION": REGION}.items():
+                click.echo(f"export {name}={value}")
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            instances.stop()

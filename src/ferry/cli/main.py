@@ -19,6 +19,7 @@ LAZY_COMMANDS = {
     "config": ("ferry.cli.config_cmds", "config"),
     "cp": ("ferry.cli.copy_cmds", "cp"),
     "dev": ("ferry.cli.dev_cmds", "dev"),
+    "exec": ("ferry.cli.exec_cmds", "exec_"),
     "experiments": ("ferry.cli.experiments_cmds", "experiments"),
     "init": ("ferry.cli.sync_cmds", "init"),
     "ls": ("ferry.cli.storage_cmds", "ls"),
@@ -32,19 +33,23 @@ LAZY_COMMANDS = {
     "rb": ("ferry.cli.storage_cmds", "rb"),
     "resolve": ("ferry.cli.sync_cmds", "resolve"),
     "rm": ("ferry.cli.storage_cmds", "rm"),
+    "run": ("ferry.cli.runs_cmds", "run"),
+    "runs": ("ferry.cli.runs_cmds", "runs"),
     "status": ("ferry.cli.sync_cmds", "status"),
+    "sweep": ("ferry.cli.runs_cmds", "sweep_cmd"),
     "sync": ("ferry.cli.sync_cmds", "sync"),
     "ui": ("ferry.cli.ui_cmds", "ui"),  # light; ferry.ui (starlette, uvicorn) loads when it runs
 }
 
 # The first paragraph of each command's help, so that ``ferry --help`` lists the commands
-# without importing them (a test keeps it equal to the commands' own). A command missing
-# here is imported for its help: slower, still right.
-SHORT_HELP = {
+# without importing them (a test keeps it equal to the commands' own); None for a hidden
+# command. A command missing here is imported for its help: slower, still right.
+SHORT_HELP: dict[str, str | None] = {
     "cat": "Write an object's bytes to standard output (as 'aws s3 cp s3://... -').",
     "config": "Inspect ferry's settings.",
     "cp": "Copy a file or (with -r) a folder: local <-> S3, or S3 -> S3 server-side.",
     "dev": "Local stand-ins for AWS services.",
+    "exec": None,  # hidden: what an instance runs, not listed
     "experiments": "Browse tracked experiments (a local root or s3://bucket/prefix).",
     "init": "Create a workspace (ferry.toml) syncing with REMOTE_ROOT (s3://bucket/prefix).",
     "ls": "List objects like 'aws s3 ls': s3://bucket/prefix or a local folder.",
@@ -61,7 +66,10 @@ SHORT_HELP = {
     "version.",
     "rm": "Delete an object, or (with -r) the folder URL names: s3://b/runs/run-1 is the "
     "object runs/run-1 and everything below runs/run-1/, never runs/run-10/.",
+    "run": "Run training on EC2: provision, follow, push, tear down, report.",
+    "runs": "Training runs on EC2: list, watch, logs, stop, report, setup.",
     "status": "What 'ferry sync' would do, per mapping, without doing it.",
+    "sweep": "Find resources of dead runs (by tag) and remove them.",
     "sync": "Sync each mapping its own way (pull, push, or both with its conflict rule); or, "
     "as 'aws s3 sync', make DST hold SRC: ferry sync SRC DST [--delete] (local <-> S3, "
     "S3 -> S3).",
@@ -96,11 +104,11 @@ class FerryGroup(click.Group):
         """click's listing, with the help of commands not yet imported from ``SHORT_HELP``."""
         rows: list[tuple[str, click.Command]] = []
         for name in self.list_commands(ctx):
-            command = (
-                click.Command(name, help=SHORT_HELP[name])
-                if name in self.lazy and name in SHORT_HELP and name not in self.commands
-                else self.get_command(ctx, name)
-            )
+            if name in self.lazy and name in SHORT_HELP and name not in self.commands:
+                known = SHORT_HELP[name]
+                command = None if known is None else click.Command(name, help=known)
+            else:
+                command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command))
         if rows:
