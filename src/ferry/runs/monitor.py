@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ferry.errors import FerryError, NotFoundError
-from ferry.runs.layout import CANCEL, FINAL, HEARTBEAT, LOGS, MANIFEST, STATUS
+from ferry.runs.layout import CANCEL, FINAL, HEARTBEAT, HEARTBEATS, LOGS, MANIFEST, STATUS
 from ferry.storage.base import Store
 
-__all__ = ["LogCursor", "read_json", "request_cancel", "snapshot"]
+__all__ = ["HeartbeatCursor", "LogCursor", "log_tail", "read_json", "request_cancel", "snapshot"]
 
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
@@ -64,3 +64,63 @@ class LogCursor:
                 continue
             self.seen = key
             yield text
+
+
+def log_tail(store: Store, rank: int = 0, max_chars: int = 64 * 1024) -> str:
+    """The end of one rank's log: its last ``max_chars`` characters at most, from the
+    start of a line, read from the newest chunks only (the whole log when shorter)."""
+    keys = [info.key for info in store.list(f"{LOGS}{rank}/")]
+    texts: list[str] = []
+    size = 0
+    for key in reversed(keys):
+        try:
+            texts.insert(0, store.get(key).decode("utf-8", errors="replace"))
+        except NotFoundError:
+            continue
+        size += len(texts[0])
+        if size > max_chars:
+            text = "".join(texts)[-max_chars:]
+            return text.split("\n", 1)[1] if "\n" in text else text
+    return "".join(texts)
+
+
+@dataclass
+class HeartbeatCursor:
+    """Reads the run's heartbeat history (``heartbeats/<seq>.jsonl``), each full chunk once.
+
+    The instance rewrites only its newest chunk, so the others are kept here and only the
+    newest (and any that appeared since) is read again. A run from before the history
+    existed has no chunks: :meth:`samples` is then empty.
+    """
+
+    store: Store
+    _kept: list[dict[str, Any]] = field(default_factory=list)
+    _kept_up_to: str = ""  # the last chunk whose lines are in ``_kept``
+
+    def samples(self) -> list[dict[str, Any]]:
+        """Every heartbeat so far, oldest first."""
+        keys = [i.key for i in self.store.list(HEARTBEATS) if i.key > self._kept_up_to]
+        newest: list[dict[str, Any]] = []
+        for index, key in enumerate(keys):
+            lines = self._read(key)
+            if index < len(keys) - 1:  # an older chunk is full: it never changes again
+                self._kept += lines
+                self._kept_up_to = key
+            else:
+                newest = lines
+        return self._kept + newest
+
+    def _read(self, key: str) -> list[dict[str, Any]]:
+        try:
+            text = self.store.get(key).decode("utf-8", errors="replace")
+        except NotFoundError:
+            return []
+        found = []
+        for line in text.splitlines():
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found.append(value)
+        return found
