@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,12 +74,16 @@ class RunsReader:
     # -- the list ------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
-        """A summary of every run in the ledger, newest first (see :meth:`summary`)."""
-        return [self.summary(record) for record in self.ledger]
+        """A summary of every run in the ledger, newest first (see :meth:`summary`); the
+        live runs' S3 objects are read a few runs at a time."""
+        records = list(self.ledger)
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(records)))) as pool:
+            return list(pool.map(self.summary, records))
 
     def summary(self, record: RunRecord, snap: Snapshot | None = None) -> dict[str, Any]:
-        """One run: state, phase, age, heartbeat age, exit code, instance type, cost so far
-        (or final, from the report), resources left; ``done`` once teardown has reported.
+        """One run: state, phase, age, last heartbeat (``heartbeat_at``) and its age, exit
+        code, instance type, cost so far (or final, from the report), resources left;
+        ``done`` once teardown has reported. Ages are seconds, times ISO 8601.
 
         ``snap`` is the run's S3 snapshot when the caller has read it already.
         """
@@ -118,7 +123,7 @@ class RunsReader:
             "state": "starting" if start.get("run_url") else "running",
             "phase": "",
             "exit_code": None,
-            "heartbeat": None,
+            "heartbeat_at": None,
             "heartbeat_age_s": None,
             "instance_type": start.get("instance_type"),
             "market": start.get("market"),
@@ -132,8 +137,8 @@ class RunsReader:
 
     def detail(self, run_id: str) -> dict[str, Any]:
         """One run: its summary, phase timeline (durations; an unfinished phase so far),
-        latest heartbeat, the executor's message, the report (as data and as text), and
-        what kept ferry from reading the run, if anything did."""
+        latest heartbeat document (``heartbeat``), the executor's message, the report (as
+        data and as text), and what kept ferry from reading the run, if anything did."""
         record = self.ledger.read(run_id)
         snap = self.snapshot(record)
         summary = self.summary(record, snap)
@@ -213,7 +218,7 @@ def _live(snap: Snapshot, now: datetime) -> dict[str, Any]:
     status, final = snap.get("status") or {}, snap.get("final") or {}
     beat = snap.get("heartbeat") or {}
     found: dict[str, Any] = {
-        "heartbeat": beat.get("time"),
+        "heartbeat_at": beat.get("time"),
         "heartbeat_age_s": _seconds_since(beat.get("time"), now),
         "exit_code": final.get("exit_code", status.get("exit_code")),
     }
