@@ -12,7 +12,7 @@ from ferry.errors import EndpointError
 from ferry.runs.executor.bus import Bus
 from ferry.runs.executor.ranks import Rank
 from ferry.runs.layout import HEARTBEATS, log_key
-from ferry.runs.monitor import HeartbeatCursor, log_tail
+from ferry.runs.monitor import HeartbeatCursor, LogTail
 from ferry.runs.report import phase_spans
 from ferry.storage.base import ObjectInfo, PutMode, StoredObject
 from ferry.storage.memory import MemoryStore
@@ -87,15 +87,31 @@ def test_while_s3_fails_the_history_loses_lines_not_memory() -> None:
     assert kept[:2] == [0, 1] and kept[-2:] == [10, 11] and len(kept) < 12
 
 
-def test_the_log_tail_starts_at_a_line_and_reads_only_the_newest_chunks() -> None:
+def test_the_log_tail_starts_at_a_line_and_reads_each_chunk_once_newest_first() -> None:
     store = Keys("logs")
     for seq in range(50):
         store.put(log_key(0, seq), f"line {seq}\n".encode())
-    assert log_tail(store, 0, max_chars=1_000_000) == "".join(f"line {n}\n" for n in range(50))
+    everything = "".join(f"line {n}\n" for n in range(50))
+    assert LogTail(store, 0).text() == everything
+    tail = LogTail(store, 0, keep_chars=20)
+    assert tail.text() == "line 48\nline 49\n"
+    assert store.read[-3:] == [log_key(0, 49), log_key(0, 48), log_key(0, 47)]
     store.read.clear()
-    assert log_tail(store, 0, max_chars=20) == "line 48\nline 49\n"
-    assert store.read == [log_key(0, 49), log_key(0, 48), log_key(0, 47)]
-    assert log_tail(store, 1) == ""
+    store.put(log_key(0, 50), b"line 50\n")
+    assert tail.text() == "line 49\nline 50\n" and store.read == [log_key(0, 50)]
+    assert tail.text(8) == "line 50\n" and store.read == [log_key(0, 50)]
+    assert LogTail(store, 1).text() == ""
+
+
+def test_a_log_of_many_small_chunks_reads_only_the_newest_few() -> None:
+    store = Keys("chatty")
+    for seq in range(100):
+        store.put(log_key(0, seq), f"{seq}\n".encode())
+    tail = LogTail(store, 0, max_chunks=10)
+    assert tail.text() == "".join(f"{n}\n" for n in range(90, 100)) and len(store.read) == 10
+    for seq in range(100, 130):  # more new chunks than one call reads: a fresh end
+        store.put(log_key(0, seq), f"{seq}\n".encode())
+    assert tail.text() == "".join(f"{n}\n" for n in range(120, 130))
 
 
 def test_phase_spans_in_run_order_an_open_one_lasting_until_now() -> None:

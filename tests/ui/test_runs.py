@@ -5,6 +5,7 @@ ferry.runs' own writers (tests/ui/runs_data.py) to watch one while it is live.""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,6 +199,28 @@ def test_once_torn_down_the_report_gives_the_final_cost_and_what_is_left(
     assert (newest["state"], newest["exit_code"], newest["left_count"]) == ("failed", 2, 1)
     text = get(client, "run", id=leaky.run_id)["report_text"]
     assert f"1 cost-generating resources LEFT: {volume}" in text
+
+
+def test_each_gpu_has_its_use_and_memory_charted(
+    client: TestClient, write_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "gpu-tools"  # nvidia-smi as the instance's probe runs it
+    tools.mkdir()
+    (tools / "nvidia-smi").write_text('#!/bin/sh\ncat "$(dirname "$0")/gpus.csv"\n')
+    (tools / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    run = write_run().launched()
+    run.enter("train")
+    for use in (10, 90):
+        (tools / "gpus.csv").write_text(f"0, {use}, 4096, 16384\n1, [N/A], 8192, 16384\n")
+        run.beat(cpu=50, mem=50)
+    _, gpus = get(client, "run/resources", id=run.run_id)["charts"]
+    assert gpus["title"] == "GPUs (%)"
+    assert {s["name"]: s["y"] for s in gpus["series"]} == {
+        "gpu0 use": [10.0, 90.0],
+        "gpu0 memory": [25.0, 25.0],
+        "gpu1 memory": [50.0, 50.0],  # its use cannot be read: no line for it
+    }
 
 
 def test_a_run_without_a_heartbeat_history_has_its_latest_heartbeat(

@@ -5,6 +5,7 @@ Nothing here needs the instance to answer: S3 is the message bus."""
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,7 @@ from ferry.errors import FerryError, NotFoundError
 from ferry.runs.layout import CANCEL, FINAL, HEARTBEAT, HEARTBEATS, LOGS, MANIFEST, STATUS
 from ferry.storage.base import Store
 
-__all__ = ["HeartbeatCursor", "LogCursor", "log_tail", "read_json", "request_cancel", "snapshot"]
+__all__ = ["HeartbeatCursor", "LogCursor", "LogTail", "read_json", "request_cancel", "snapshot"]
 
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
@@ -66,22 +67,61 @@ class LogCursor:
             yield text
 
 
-def log_tail(store: Store, rank: int = 0, max_chars: int = 64 * 1024) -> str:
-    """The end of one rank's log: its last ``max_chars`` characters at most, from the
-    start of a line, read from the newest chunks only (the whole log when shorter)."""
-    keys = [info.key for info in store.list(f"{LOGS}{rank}/")]
-    texts: list[str] = []
-    size = 0
-    for key in reversed(keys):
-        try:
-            texts.insert(0, store.get(key).decode("utf-8", errors="replace"))
-        except NotFoundError:
-            continue
-        size += len(texts[0])
-        if size > max_chars:
-            text = "".join(texts)[-max_chars:]
-            return text.split("\n", 1)[1] if "\n" in text else text
-    return "".join(texts)
+@dataclass
+class LogTail:
+    """The end of one rank's log, kept up to date: log chunks are create-only, so each is
+    read once, newest first, and only until the tail is long enough.
+
+    Args:
+        store: the run's bus.
+        rank: whose log.
+        keep_chars: how much of the end is kept (and at most returned).
+        max_chunks: the most chunks read in one call (a log of many small chunks).
+    """
+
+    store: Store
+    rank: int = 0
+    keep_chars: int = 256 * 1024
+    max_chunks: int = 64
+    _chunks: deque[str] = field(default_factory=deque)  # the kept end, oldest first
+    _size: int = 0
+    _seen: str = ""  # the newest chunk read
+
+    def text(self, max_chars: int | None = None) -> str:
+        """The last ``max_chars`` characters (``keep_chars`` at most), from a line start."""
+        keys = [i.key for i in self.store.list(f"{LOGS}{self.rank}/") if i.key > self._seen]
+        new, size = self._read_newest(keys)
+        if len(new) < len(keys) and self._seen:  # chunks skipped: the kept end is not next
+            self._chunks.clear()
+            self._size = 0
+        self._chunks.extend(new)
+        self._size += size
+        self._seen = keys[-1] if keys else self._seen
+        while len(self._chunks) > 1 and self._size - len(self._chunks[0]) >= self.keep_chars:
+            self._size -= len(self._chunks.popleft())
+        return _from_a_line(
+            "".join(self._chunks), min(max_chars or self.keep_chars, self.keep_chars)
+        )
+
+    def _read_newest(self, keys: list[str]) -> tuple[list[str], int]:
+        texts: list[str] = []
+        size = 0
+        for key in reversed(keys[-self.max_chunks :]):
+            try:
+                texts.append(self.store.get(key).decode("utf-8", errors="replace"))
+            except NotFoundError:
+                texts.append("")  # a chunk is never deleted by the run: skip it
+            size += len(texts[-1])
+            if size >= self.keep_chars:
+                break
+        return texts[::-1], size
+
+
+def _from_a_line(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    end = text[-max_chars:]
+    return end.split("\n", 1)[1] if "\n" in end[:-1] else end
 
 
 @dataclass

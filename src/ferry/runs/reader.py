@@ -21,7 +21,7 @@ from ferry.runs.bundle import RunStores
 from ferry.runs.cost import estimate
 from ferry.runs.layout import run_started
 from ferry.runs.ledger import Ledger, RunRecord
-from ferry.runs.monitor import HeartbeatCursor, log_tail, snapshot
+from ferry.runs.monitor import HeartbeatCursor, LogTail, snapshot
 from ferry.runs.report import format_report, phase_spans, stored_report
 from ferry.storage.base import Store
 from ferry.storage.s3 import S3Options
@@ -46,11 +46,13 @@ def _seconds_since(moment: str | None, now: datetime) -> float | None:
 
 @dataclass
 class _Followed:
-    """What is kept of one run between reads: its bus store and its heartbeat history."""
+    """What is kept of one run between reads: its bus store, its heartbeat history and
+    the end of its log (rank 0)."""
 
     bus: Store
     heartbeats: HeartbeatCursor
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one cursor reader
+    log: LogTail
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one reader at a time
 
 
 @dataclass
@@ -193,9 +195,15 @@ class RunsReader:
         return {"history": False, "samples": [latest] if latest else []}
 
     def log_tail(self, run_id: str, rank: int = 0, max_chars: int = 64 * 1024) -> str:
-        """The end of the training's output (of ``rank``), from S3."""
+        """The end of the training's output (of ``rank``), from S3; rank 0's is kept
+        between calls, so each call reads only the chunks written since."""
         followed = self._follow(self.ledger.read(run_id))
-        return "" if followed is None else log_tail(followed.bus, rank, max_chars)
+        if followed is None:
+            return ""
+        if rank != 0:
+            return LogTail(followed.bus, rank).text(max_chars)
+        with followed.lock:
+            return followed.log.text(max_chars)
 
     def _follow(self, record: RunRecord) -> _Followed | None:
         url = record.start.get("run_url")
@@ -205,7 +213,7 @@ class RunsReader:
             followed = self._followed.get(record.run_id)
             if followed is None:
                 bus = RunStores(url, self.s3, bool(record.start.get("sse_c"))).bus()
-                followed = _Followed(bus, HeartbeatCursor(bus))
+                followed = _Followed(bus, HeartbeatCursor(bus), LogTail(bus))
                 self._followed[record.run_id] = followed
             self._followed.move_to_end(record.run_id)
             while len(self._followed) > self.keep:
