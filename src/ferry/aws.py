@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AwsOptions",
+    "StaticCredentials",
     "botocore_errors",
     "check_region",
     "error_code",
@@ -160,6 +161,16 @@ DENIED_CODES = frozenset(
 
 
 @dataclass(frozen=True)
+class StaticCredentials:
+    """Keys given explicitly (for example as rubicon-ml's ``key=``/``secret=`` storage
+    options) instead of the credential chain; never shown in a repr."""
+
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class AwsOptions:
     """How to reach AWS: region, profile, retries and the endpoint of each service.
 
@@ -169,12 +180,14 @@ class AwsOptions:
         max_attempts: attempts per request, with botocore's standard backoff.
         endpoints: service name (``s3``, ``ec2``, ``iam``, ...) to endpoint URL; the key
             ``""`` applies to every service without its own (``AWS_ENDPOINT_URL``).
+        credentials: explicit keys, used instead of the credential chain.
     """
 
     region: str | None = None
     profile: str | None = None
     max_attempts: int = 8
     endpoints: Mapping[str, str] = field(default_factory=dict)
+    credentials: StaticCredentials | None = None
 
     def __post_init__(self) -> None:
         if self.region is not None:
@@ -208,7 +221,15 @@ class AwsOptions:
         import boto3
         from botocore.exceptions import ProfileNotFound
 
+        keys = self.credentials
         try:
+            if keys is not None:
+                return boto3.session.Session(
+                    aws_access_key_id=keys.access_key_id,
+                    aws_secret_access_key=keys.secret_access_key,
+                    aws_session_token=keys.token,
+                    profile_name=self.profile,
+                )
             return boto3.session.Session(profile_name=self.profile)
         except ProfileNotFound:
             raise ConfigError(

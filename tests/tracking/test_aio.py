@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from ferry.devserver import LocalS3Server
-from ferry.storage.s3 import S3Options, S3Store
+from ferry.storage import open_store
+from ferry.storage.s3 import S3Options
 from ferry.tracking.aio import AsyncRubicon
 from tests.support.recording import RecordingStore
 
@@ -13,7 +14,7 @@ from tests.support.recording import RecordingStore
 def test_gathered_calls_run_concurrently_against_s3(
     s3_server: LocalS3Server, bucket: str, s3_options: S3Options
 ) -> None:
-    store = RecordingStore(S3Store(f"s3://{bucket}/root", s3_options))
+    store = RecordingStore(open_store(f"s3://{bucket}/root", s3_options=s3_options))
     rubicon = AsyncRubicon(stores=[store], concurrency=16)
 
     async def scenario() -> None:

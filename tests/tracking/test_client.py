@@ -14,8 +14,8 @@ from ferry.devserver import LocalS3Server
 
 @pytest.fixture(params=["memory", "local", "s3"])
 def rubicon(request: pytest.FixtureRequest, tmp_path: Path) -> Rubicon:
-    if request.param == "memory":
-        return Rubicon(persistence="memory")
+    if request.param == "memory":  # memory roots live for the process: one per test
+        return Rubicon(persistence="memory", root_dir=str(tmp_path))
     if request.param == "local":
         return Rubicon(persistence="filesystem", root_dir=str(tmp_path / "root"))
     server: LocalS3Server = request.getfixturevalue("s3_server")

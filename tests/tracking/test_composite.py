@@ -110,6 +110,28 @@ def test_when_no_backend_can_answer_each_failure_is_listed(tmp_path: Path) -> No
     with pytest.raises(RubiconException) as caught:
         rb.get_project("missing")
     message = str(caught.value)
-    assert message.startswith("All configured storage backends failed")
-    assert str(tmp_path / "a") in message and "memory://" in message
-    assert message.count("No project with name 'missing' found.") == 2
+    assert message.startswith("all configured storage backends failed")  # rubicon-ml's words
+    assert "No project with name 'missing' found." in message
+    assert str(tmp_path / "a") in message and "memory:///root" in message
+
+
+def test_a_backend_may_carry_its_own_storage_options(
+    tmp_path: Path, s3_server: LocalS3Server, bucket: str
+) -> None:
+    rb = Rubicon(
+        composite_config=[
+            {"persistence": "filesystem", "root_dir": str(tmp_path / "local")},
+            {
+                "persistence": "filesystem",
+                "root_dir": f"s3://{bucket}/root",
+                "key": "test",
+                "secret": "test",
+                "client_kwargs": {"endpoint_url": s3_server.url, "region_name": "us-east-1"},
+            },
+        ]
+    )
+    rb.create_project("p").log_experiment("e")
+    s3_only = Rubicon(
+        root_dir=f"s3://{bucket}/root", key="test", secret="test", endpoint_url=s3_server.url
+    )
+    assert [e.name for e in s3_only.get_project("p").experiments()] == ["e"]

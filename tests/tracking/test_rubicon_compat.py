@@ -1,13 +1,16 @@
-"""Roots written by rubicon-ml read in ferry, and roots written by ferry read in rubicon-ml.
+"""Roots written by rubicon-ml read in ferry, and roots written by ferry read in rubicon-ml;
+the same script run with each library sees the same things.
 
 rubicon-ml 0.15.3 runs in a virtual environment of its own (installed once under the
-tools folder); the scripts it runs are in ``rubicon_scripts/``.
+tools folder, with its s3 and jsonpath extras); the scripts it runs are in
+``rubicon_scripts/``.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ import pandas as pd
 import pytest
 
 from ferry import Rubicon
-from ferry.devserver import ensure_tool
+from ferry.devserver import LocalS3Server, ensure_tool
 from ferry.tracking.codec import dumps, loads
 from ferry.tracking.domain import (
     Artifact,
@@ -31,17 +34,21 @@ from ferry.tracking.domain import (
 from tests.conftest import TOOLS
 
 SCRIPTS = Path(__file__).parent / "rubicon_scripts"
+RUBICON_ML = ("rubicon-ml[s3,jsonpath]==0.15.3",)  # the same venv as bench/tracking.py's
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rubicon_python() -> Path:
-    bin_dir = ensure_tool("rubicon-ml", ("rubicon-ml==0.15.3",), TOOLS)
+    bin_dir = ensure_tool("rubicon-ml-s3", RUBICON_ML, TOOLS)
     return bin_dir / "python"
 
 
-def run_rubicon(python: Path, script: str, root: Path) -> dict:  # type: ignore[type-arg]
+def run_rubicon(python: Path, script: str, *args: object) -> dict:  # type: ignore[type-arg]
     result = subprocess.run(
-        [str(python), str(SCRIPTS / script), str(root)], capture_output=True, text=True, check=False
+        [str(python), str(SCRIPTS / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -144,3 +151,126 @@ def test_a_root_written_by_ferry_reads_in_rubicon(rubicon_python: Path, tmp_path
     assert seen["project_artifacts"] == {"project.bin": "project bytes"}
     assert seen["to_df_names"] == ["experiment two", "experiment one"]
     assert seen["by_tag"] == ["experiment one"]
+
+
+def write_behaviour_root(root: Path, scratch: Path) -> None:
+    """A root for behaviour.py, written by ferry."""
+    rb = Rubicon(root_dir=str(root))
+    project = rb.create_project(
+        "Example Project", description="d", training_metadata=[("s3://b/t.parquet", "SELECT 1")]
+    )
+    parent = project.log_experiment("parent run", tags=["a", "b"], model_name="rf")
+    child = project.log_experiment("child run", training_metadata=("s3://b/c.csv",))
+    project.log_experiment("dup")
+    project.log_experiment("dup")
+    parent.add_child_experiment(child)
+    parent.log_metric("accuracy", 0.9, tags=["good"])
+    parent.log_metric("loss", 0.2, directionality="loss")
+    parent.log_parameter("optimizer", "adam")
+    parent.log_parameter("depth", 5)
+    parent.log_feature("age", importance=0.5)
+    parent.log_artifact(data_object={"k": [1, 2]}, name="obj.pkl", description="pickled")
+    folder = scratch / "to-zip"
+    folder.mkdir()
+    (folder / "a.txt").write_text("A")
+    (folder / "b.txt").write_text("B")
+    parent.log_artifact(data_directory=folder, name="folder.zip")
+    parent.log_artifact(data_bytes=b"1", name="twice")
+    parent.log_artifact(data_bytes=b"2", name="twice")
+    frame = pd.DataFrame({"x": [1, 2]})
+    parent.log_dataframe(frame, name="exp-frame")
+    project.log_dataframe(frame, name="proj-frame")
+    stray = root / "example-project" / "experiments" / ".ipynb_checkpoints"
+    stray.mkdir()
+    (stray / "notes-checkpoint.json").write_text("{}")
+
+
+def test_the_same_script_sees_the_same_things_in_both(rubicon_python: Path, tmp_path: Path) -> None:
+    """str(), child experiments, 'Multiple ... found' and stray-folder warnings, TagContainer
+    slices, recursive dataframes, get_project_as_df, deprecations, temporary_download,
+    RubiconJSON queries, failure modes, shared memory roots, composite errors."""
+    root = tmp_path / "root"
+    write_behaviour_root(root, tmp_path)
+    (tmp_path / "rubicon").mkdir()
+    (tmp_path / "ferry").mkdir()
+    theirs = run_rubicon(rubicon_python, "behaviour.py", "rubicon", root, tmp_path / "rubicon")
+    ours = run_rubicon(Path(sys.executable), "behaviour.py", "ferry", root, tmp_path / "ferry")
+    assert theirs["experiments_warnings"] == [
+        f"UserWarning: {root}/example-project/experiments/.ipynb_checkpoints/metadata.json "
+        "not found. Was this file unintentionally created?"
+    ]
+    assert theirs["multiple"][-1] == (
+        "UserWarning: Multiple experiments found with name 'dup'. Returning most recently logged."
+    )
+    for key in theirs:
+        assert ours[key] == theirs[key], key
+
+
+def test_archives_made_by_ferry_unpack_in_rubicon(rubicon_python: Path, tmp_path: Path) -> None:
+    project = Rubicon(root_dir=str(tmp_path / "ferry")).create_project("Archived")
+    logged = {}
+    for i in range(2):
+        experiment = project.log_experiment(f"run-{i}")
+        experiment.log_metric("accuracy", i / 10)
+        for step, loss in enumerate([0.5, 0.25]):
+            experiment.log_metric("loss", loss, step=step)
+        experiment.log_artifact(data_bytes=f"weights {i}".encode(), name="model.bin")
+        logged[experiment.id] = {
+            "name": f"run-{i}",
+            "metrics": {"accuracy": i / 10, "loss": 0.25},
+            "artifacts": {"model.bin": f"weights {i}"},
+        }
+    remote = Rubicon(root_dir=str(tmp_path / "remote"))
+    path = project.archive(remote_rubicon=remote)
+    assert path.startswith(str(tmp_path / "remote" / "archived" / "archives" / "archive-"))
+    assert Path(path).is_file()
+    seen = run_rubicon(
+        rubicon_python, "archives.py", "read", tmp_path / "rubicon", tmp_path / "remote"
+    )
+    assert seen == logged
+
+
+def test_archives_made_by_rubicon_unpack_in_ferry(rubicon_python: Path, tmp_path: Path) -> None:
+    made = run_rubicon(
+        rubicon_python, "archives.py", "write", tmp_path / "theirs", tmp_path / "remote"
+    )
+    assert made["path"].startswith(str(tmp_path / "remote"))
+    ours = Rubicon(root_dir=str(tmp_path / "ours")).create_project("Archived")
+    added = ours.experiments_from_archive(Rubicon(root_dir=str(tmp_path / "remote")))
+    assert added == 2
+    restored = {e.id: e for e in ours.experiments()}
+    assert sorted(restored) == sorted(made["ids"])
+    for i, experiment_id in enumerate(made["ids"]):
+        experiment = restored[experiment_id]
+        assert (experiment.name, experiment.tags) == (f"run-{i}", ["archived"])
+        assert experiment.metric("accuracy").value == i / 10
+        assert experiment.artifact(name="model.bin").get_data() == f"weights {i}".encode()
+
+
+def test_rubicon_on_s3_with_s3fs_options_and_a_record_it_rewrites(
+    rubicon_python: Path, s3_server: LocalS3Server, bucket: str, tmp_path: Path
+) -> None:
+    """The same storage options in both; ferry's record cache sees rubicon-ml's rewrite."""
+    root = f"s3://{bucket}/root"
+    written = run_rubicon(rubicon_python, "s3_root.py", "write", root, s3_server.url)
+    options = {
+        "key": "test",
+        "secret": "test",
+        "client_kwargs": {"endpoint_url": s3_server.url, "region_name": "us-east-1"},
+        "cache_dir": str(tmp_path / "cache"),
+    }
+    rb = Rubicon(persistence="filesystem", root_dir=root, **options)
+    (experiment,) = rb.get_project("On S3").experiments()
+    assert (experiment.id, experiment.description, experiment.tags) == (
+        written["id"],
+        "as logged",
+        ["s3"],
+    )
+    assert experiment.metric("accuracy").value == 0.75
+    assert experiment.parameters()[0].value == 3
+    run_rubicon(rubicon_python, "s3_root.py", "rewrite", root, s3_server.url)
+    (again,) = rb.get_project("On S3").experiments()
+    assert again.description == "rewritten by rubicon-ml"
+    assert Rubicon(root_dir=root, **options).get_project_as_df("On S3")["description"][0] == (
+        "rewritten by rubicon-ml"
+    )

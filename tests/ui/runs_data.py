@@ -23,8 +23,8 @@ from ferry.runs.executor.watch import Control, Watcher
 from ferry.runs.layout import new_run_id
 from ferry.runs.ledger import Ledger
 from ferry.runs.monitor import snapshot
-from ferry.runs.report import build_report, store_report
-from ferry.runs.teardown import Verification, run_cost
+from ferry.runs.report import Verification, build_report, store_report
+from ferry.runs.teardown import run_cost
 from ferry.storage.s3 import S3Options, S3Store
 
 INSTANCE = "i-0123456789abcdef0"

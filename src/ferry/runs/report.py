@@ -4,8 +4,9 @@ how many cost-generating resources are left (verified by a listing)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ferry.errors import FerryError
 from ferry.runs.layout import PHASES, REPORT_JSON, REPORT_TXT, check_run_id
@@ -13,10 +14,28 @@ from ferry.runs.ledger import Ledger, RunRecord
 from ferry.runs.provider import Resource
 from ferry.storage.base import Store
 
-if TYPE_CHECKING:
-    from ferry.runs.teardown import Verification
+__all__ = [
+    "Verification",
+    "build_report",
+    "format_report",
+    "phase_spans",
+    "store_report",
+    "stored_report",
+]
 
-__all__ = ["build_report", "format_report", "phase_spans", "store_report", "stored_report"]
+@dataclass
+class Verification:
+    """Manifest entries checked against S3 (HEAD: size and ferry's checksum)."""
+
+    files: int = 0
+    ok: int = 0
+    missing: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not (self.missing or self.mismatched or self.problem)
 
 
 def phase_spans(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,27 +21,13 @@ from ferry.runs.ledger import RunRecord
 from ferry.runs.monitor import read_json, request_cancel
 from ferry.runs.plan import teardown_plan
 from ferry.runs.provider import Resource
+from ferry.runs.report import Verification, build_report, store_report
 from ferry.storage.base import Store
 from ferry.sync.scan import CHECKSUM_KEY
 
 __all__ = ["Teardown", "Verification", "run_cost", "verify_manifest"]
 
 Event = Callable[[str], None]
-
-
-@dataclass
-class Verification:
-    """Manifest entries checked against S3 (HEAD: size and ferry's checksum)."""
-
-    files: int = 0
-    ok: int = 0
-    missing: list[str] = field(default_factory=list)
-    mismatched: list[str] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return not (self.missing or self.mismatched or self.problem)
 
 
 def verify_manifest(manifest: dict[str, Any] | None, bucket: Store) -> Verification:
@@ -236,7 +221,6 @@ class Teardown:
         left: list[Resource],
         seconds: float,
     ) -> dict[str, Any]:
-        from ferry.runs.report import build_report, store_report
 
         status = read_json(bus, STATUS) if bus else None
         record = self.env.ledger.read(self.run_id)

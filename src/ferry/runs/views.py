@@ -68,12 +68,15 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
     done = record.last("teardown-done")
     until = datetime.fromisoformat(done["time"]) if done else env.clock()
     elapsed = (until - run_started(run_id)).total_seconds()
-    cost_text = "cost so far " + estimate(
-        record.start.get("instance_type", ""),
-        elapsed,
-        int(record.start.get("volume_gb", 0)),
-        record.start.get("price_per_hour"),
-    ).text()
+    cost_text = (
+        "cost so far "
+        + estimate(
+            record.start.get("instance_type", ""),
+            elapsed,
+            int(record.start.get("volume_gb", 0)),
+            record.start.get("price_per_hour"),
+        ).text()
+    )
     report = stored_report(env.ledger, run_id)
     if report is not None:
         cost_text = f"torn down, cost {report['cost'].get('text')}, {report['left_count']} left"

@@ -32,7 +32,7 @@ from ferry.sync.workspace import Mapping
 if TYPE_CHECKING:
     from ferry.config import Settings
 
-__all__ = ["plan_copies", "sync_paths"]
+__all__ = ["plan_copies", "sync_paths", "sync_stores"]
 
 
 def sync_paths(
@@ -141,6 +141,34 @@ def _locked(folder: Path, origin: str, dry_run: bool) -> Iterator[None]:
         yield
 
 
+def sync_stores(
+    source: Store,
+    dest: Store,
+    *,
+    source_prefix: str = "",
+    delete: bool = False,
+    dry_run: bool = False,
+    size_only: bool = False,
+    workers: int = 32,
+) -> Outcome:
+    """Make ``dest`` hold what ``source`` holds below the folder ``source_prefix``, between
+    any two stores (a memory root to S3, one bucket to another): copies the new and the
+    changed, deletes only with ``delete`` (never more than half of ``dest`` without more
+    proof)."""
+    return _sync_remote(
+        source,
+        dest,
+        source_prefix=source_prefix,
+        delete=delete,
+        dry_run=dry_run,
+        yes=False,
+        delete_threshold=0.5,
+        size_only=size_only,
+        filters=EVERYTHING,
+        workers=workers,
+    )
+
+
 # -- S3 to S3 -------------------------------------------------------------------------
 
 
@@ -185,10 +213,12 @@ def _sync_remote(
     size_only: bool,
     filters: Filters,
     workers: int,
+    source_prefix: str = "",
 ) -> Outcome:
     from ferry.sync.scan import CHECKSUM_KEY
 
-    src = {i.key: i for i in tree_keys(source, "", filters)}
+    at = source_prefix
+    src = {i.key[len(at) :]: i for i in tree_keys(source, at, filters)}
     dst = {i.key: i for i in tree_keys(dest, "", filters)}
     unsure = [
         p for p in src if p in dst and src[p].size == dst[p].size and src[p].etag != dst[p].etag
@@ -196,20 +226,22 @@ def _sync_remote(
     same = {}
     if not size_only:
         for path in unsure:  # one HEAD each side: ferry's recorded checksums decide
-            a = source.head(path).metadata.get(CHECKSUM_KEY)
+            a = source.head(at + path).metadata.get(CHECKSUM_KEY)
             same[path] = a is not None and a == dest.head(path).metadata.get(CHECKSUM_KEY)
     the_plan = plan_copies(src, dst, delete=delete, size_only=size_only, same=same)
     mapping = Mapping(dest.url.rsplit("/", 1)[-1] or "sync", ".", "", "push", "local-wins")
     report = Report(mapping.name, "copy")
     gone = the_plan.of("delete-remote")
     if not yes and len(gone) > SMALL_DELETE and len(gone) > delete_threshold * len(dst):
-        raise ConfigError(
-            f"Syncing would delete {len(gone)} of the {len(dst)} objects in {dest.url}.",
-            "Check with --dryrun, then run again with --yes if that is what you want.",
-        )
+        refusal = f"Syncing would delete {len(gone)} of the {len(dst)} objects in {dest.url}."
+        if not dry_run:
+            raise ConfigError(
+                refusal, "Check with --dryrun, then run again with --yes if that is what you want."
+            )
+        report.refusal = refusal
     if not dry_run:
         started = time.perf_counter()
-        _copy_and_delete(source, dest, the_plan, src, report, workers)
+        _copy_and_delete(source, dest, the_plan, src, report, workers, at)
         report.seconds = time.perf_counter() - started
     return Outcome(mapping, "copy", the_plan, report)
 
@@ -221,9 +253,10 @@ def _copy_and_delete(
     src: dict[str, ObjectInfo],
     report: Report,
     workers: int,
+    at: str,
 ) -> None:
     calls = {
-        a.path: partial(copy_object, source, a.path, dest, a.path, src[a.path])
+        a.path: partial(copy_object, source, at + a.path, dest, a.path, src[a.path])
         for a in the_plan.of("upload")
     }
     done, failures = run_collect(calls, workers)

@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from ferry.tracking.annotated import Annotated
 from ferry.tracking.client import Project, Rubicon
-from ferry.tracking.entities import Annotated
 
 __all__ = ["AsyncRubicon", "Awaitable"]
 
@@ -76,5 +76,7 @@ class AsyncRubicon(Awaitable):
         )
 
     def close(self) -> None:
-        """Stop the worker threads (they also stop when the program exits)."""
+        """Stop the worker threads (they also stop when the program exits) and flush the
+        client's queued writes, if any."""
         self._executor.shutdown(wait=True)
+        self._target.close()

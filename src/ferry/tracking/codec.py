@@ -54,7 +54,7 @@ class TrainingMetadata:
         )
 
     def __repr__(self) -> str:
-        return f"TrainingMetadata({self.training_metadata!r})"
+        return str(self.training_metadata)  # as rubicon-ml prints it
 
 
 class _Encoder(json.JSONEncoder):

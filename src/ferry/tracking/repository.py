@@ -9,10 +9,13 @@
             metrics/<slug>/metadata.json     parameters/<slug>/...    features/<slug>/...
             artifacts/<id>/...               dataframes/<id>/...
         <entity folder>/tags_<uuid>.json, comments_<uuid>.json
+        history/<experiment id>/<metric slug>/<step>.json     (ferry's metric steps)
 
 Where rubicon-ml does a HEAD, a LIST and a PUT to log a metric, this repository does one
 create-only PUT: the store refuses a second metric of the same name atomically. Reads of
-many entities list once and fetch the ``metadata.json`` files concurrently.
+many entities list once and fetch the ``metadata.json`` files concurrently; records whose
+listed ETag is in the record cache are not fetched at all. Metric steps live outside
+``experiments/`` so that listing a project's experiments does not grow with their steps.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ferry.errors import AlreadyExistsError, NotFoundError, RubiconException
+from ferry.errors import AlreadyExistsError, MultiError, NotFoundError, RubiconException
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_many
 from ferry.tracking.codec import dumps, loads, slugify
@@ -41,8 +45,9 @@ from ferry.tracking.domain import (
     from_record,
     to_record,
 )
+from ferry.tracking.record_cache import RecordCache
 
-__all__ = ["Annotations", "Repository", "Where"]
+__all__ = ["Annotations", "Repository", "Where", "plain", "warn_missing"]
 
 METADATA = "metadata.json"
 _NAMED = {Metric: "metrics", Parameter: "parameters", Feature: "features"}
@@ -78,17 +83,58 @@ class Annotations:
         return sorted(tag_set), comment_list
 
 
+def warn_missing(url: str, key: str) -> None:
+    """rubicon-ml's warning for a folder without its ``metadata.json`` (such as a stray
+    ``.ipynb_checkpoints``), in rubicon-ml's words (a local root as a plain path)."""
+    warnings.warn(
+        f"{plain(url)}/{key} not found. Was this file unintentionally created?", stacklevel=2
+    )
+
+
+def plain(url: str) -> str:
+    """A ``file://`` URL as a plain path; other URLs as they are."""
+    if url.startswith("file://"):
+        from pathlib import Path
+        from urllib.parse import unquote, urlparse
+
+        return str(Path(unquote(urlparse(url).path)))
+    return url
+
+
+def _is_duplicate(exc: BaseException) -> bool:
+    if isinstance(exc, AlreadyExistsError):
+        return True
+    return isinstance(exc, MultiError) and any(
+        isinstance(error, AlreadyExistsError) for _, error in exc.failures
+    )
+
+
 class Repository:
     """Reads and writes tracked entities in one store.
 
     Args:
-        store: where the root lives (memory, a local folder, ``s3://bucket/prefix``).
-        workers: how many requests run at once when reading many entities.
+        store: where the root lives (memory, a local folder, ``s3://bucket/prefix``, or a
+            CompositeStore of several).
+        workers: how many requests run at once when reading or writing many entities.
+        cache: where records fetched once are kept (nothing is kept by default).
+        settled_after: None where an ETag changes with the content (S3); on a local disk,
+            whose ETag is the size and modification time, records modified more recently
+            than this many seconds before a read are not kept.
     """
 
-    def __init__(self, store: Store, *, workers: int = 32) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workers: int = 32,
+        cache: RecordCache | None = None,
+        settled_after: float | None = None,
+    ) -> None:
         self.store = store
         self.workers = workers
+        self.write_workers = workers
+        self.cache = cache
+        self.settled_after = settled_after
 
     # -- paths -------------------------------------------------------------------------
 
@@ -113,6 +159,11 @@ class Repository:
     def experiment_dir(self, project: str, experiment_id: str) -> str:
         return f"{self.experiments_dir(project)}/{experiment_id}"
 
+    @staticmethod
+    def history_dir(where: Where, name: str) -> str:
+        """The folder of one metric's steps."""
+        return f"{slugify(where.project)}/history/{where.experiment}/{slugify(name)}"
+
     # -- generic -----------------------------------------------------------------------
 
     def _create(self, folder: str, entity: Any, duplicate: str | None) -> None:
@@ -121,7 +172,9 @@ class Repository:
         key = f"{folder}/{METADATA}"
         try:
             self.store.put(key, data, mode="create" if duplicate else "overwrite")
-        except AlreadyExistsError:
+        except (AlreadyExistsError, MultiError) as exc:
+            if not _is_duplicate(exc):
+                raise
             raise RubiconException(duplicate or f"{key} already exists.") from None
 
     def _read(self, kind: type[E], folder: str, missing: str) -> E:
@@ -132,12 +185,67 @@ class Repository:
 
     def _read_many(self, kind: type[E], keys: Sequence[str]) -> list[E]:
         """Fetch ``metadata.json`` files concurrently; sorted by creation time like
-        rubicon-ml. A folder without one is skipped."""
+        rubicon-ml. A folder without one is skipped, with rubicon-ml's warning."""
         if not keys:
             return []
         fetched = self.fetch(keys, missing_ok=True)
+        for key in keys:
+            if key not in fetched:
+                warn_missing(self.store.url, key)
         entities = [from_record(kind, loads(fetched[k])) for k in keys if k in fetched]
         return sorted(entities, key=lambda e: e.created_at)
+
+    def fetch_listed(self, listed: Iterable[ObjectInfo]) -> dict[str, bytes]:
+        """The content of objects just listed: from the record cache when the listed ETag
+        matches, else fetched concurrently (and then cached). Objects gone since the
+        listing are left out."""
+        listed = list(listed)
+        wanted = {info.key: info.etag for info in listed}
+        if self.cache is None:  # the content alone is cheaper to read than with its ETag
+            return self.fetch(wanted, missing_ok=True)
+        found = self.cache.get_many(self.store.url, wanted) if wanted else {}
+        missing = [info for info in listed if info.key not in found]
+        if missing:
+            fresh = (
+                self._fetch_for_cache(missing)
+                if self.settled_after is None
+                else (self._fetch_settled(missing, found))
+            )
+            self.cache.put_many(self.store.url, fresh)
+            found.update((key, data) for key, _, data in fresh)
+        return found
+
+    def _fetch_for_cache(self, missing: list[ObjectInfo]) -> list[tuple[str, str, bytes]]:
+        """Content with the ETag S3 sent with it (the content's own, whatever the listing
+        said)."""
+
+        def get(key: str) -> tuple[str, bytes] | None:
+            try:
+                stored = self.store.get_object(key)
+            except NotFoundError:
+                return None
+            return stored.info.etag, stored.data
+
+        calls = {info.key: partial(get, info.key) for info in missing}
+        results = run_many(f"Reading {self.store.url}", calls, self.workers)
+        return [(key, got[0], got[1]) for key, got in results.items() if got is not None]
+
+    def _fetch_settled(
+        self, missing: list[ObjectInfo], found: dict[str, bytes]
+    ) -> list[tuple[str, str, bytes]]:
+        """Local records, kept under their listed ETag (size and modification time) only
+        when last modified ``settled_after`` seconds before now: any later rewrite then
+        has another modification time, however coarse the disk's clock."""
+        started = time.time()
+        data = self.fetch([info.key for info in missing], missing_ok=True)
+        settled = started - (self.settled_after or 0.0)
+        kept = [
+            (info.key, info.etag, data[info.key])
+            for info in missing
+            if info.key in data and info.mtime.timestamp() < settled
+        ]
+        found.update(data)
+        return kept
 
     def fetch(self, keys: Iterable[str], *, missing_ok: bool = False) -> dict[str, bytes]:
         """Many objects at once, from a bounded pool of workers."""
@@ -194,7 +302,11 @@ class Repository:
         return self._read_many(Experiment, self.child_metadata_keys(self.experiments_dir(project)))
 
     def delete_experiment(self, project: str, experiment_id: str) -> None:
+        history = f"{slugify(project)}/history/{experiment_id}/"
+        steps = [info.key for info in self.store.list(history)]
         self._delete_tree(self.experiment_dir(project, experiment_id))
+        if steps:
+            self.store.delete(steps)
 
     # -- metrics, parameters, features ---------------------------------------------------
 
@@ -219,27 +331,26 @@ class Repository:
     def log_point(self, where: Where, metric: Metric, point: dict[str, Any]) -> None:
         """Add one step of a metric series, then make it the metric's current value."""
         step = point["step"]
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise ValueError("`step` must be a whole number >= 0")
-        folder = self.entity_dir(where, Metric, metric.name)
+        key = f"{self.history_dir(where, metric.name)}/{step:020d}.json"
         try:
-            self.store.put(
-                f"{folder}/history/{step:020d}.json", dumps(point).encode(), mode="create"
-            )
-        except AlreadyExistsError:
+            self.store.put(key, dumps(point).encode(), mode="create")
+        except (AlreadyExistsError, MultiError) as exc:
+            if not _is_duplicate(exc):
+                raise
             raise RubiconException(
                 f"Metric '{metric.name}' already has a value at step {step}.",
                 "Log each step once; use the next step number.",
             ) from None
+        folder = self.entity_dir(where, Metric, metric.name)
         self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
 
     def history(self, where: Where, name: str) -> list[dict[str, Any]]:
-        folder = self.entity_dir(where, Metric, name)
-        keys = [info.key for info in self.store.list(f"{folder}/history/")]
-        if not keys:
+        """The steps of a metric, by step (one listing; unchanged steps from the cache)."""
+        listed = list(self.store.list(f"{self.history_dir(where, name)}/"))
+        if not listed:
             self.get_named(where, Metric, name)  # raises if the metric does not exist
-        data = self.fetch(keys)
-        return sorted((loads(data[k]) for k in keys), key=lambda p: p["step"])
+        data = self.fetch_listed(listed)
+        return sorted((loads(data[o.key]) for o in listed if o.key in data), key=_step)
 
     # -- artifacts and dataframes --------------------------------------------------------
 
@@ -281,10 +392,11 @@ class Repository:
 
     # -- tags and comments ---------------------------------------------------------------
 
-    def annotate(self, folder: str, field: str, values: list[str]) -> None:
-        """Record added/removed tags or comments as a new file (existing ones never change)."""
+    def annotate(self, folder: str, field: str, values: list[str], made: str | None = None) -> None:
+        """Record added/removed tags or comments as a new file (existing ones never change),
+        named by ``made`` (a time-ordered UUID, :func:`ordered_uuid`) when given."""
         prefix = "tags" if field.endswith("tags") else "comments"
-        name = f"{folder}/{prefix}_{ordered_uuid()}.json"
+        name = f"{folder}/{prefix}_{made or ordered_uuid()}.json"
         self.store.put(name, dumps({field: values}).encode())
 
     def annotations(self, folder: str) -> Annotations:
@@ -297,6 +409,10 @@ class Repository:
         # ordered UUIDs when ferry wrote them) give the order the records were made in.
         ordered = sorted(files, key=lambda o: (o.mtime.replace(microsecond=0), o.key))
         return Annotations([loads(data[o.key]) for o in ordered if o.key in data])
+
+
+def _step(point: dict[str, Any]) -> Any:
+    return point["step"]
 
 
 def ordered_uuid() -> str:

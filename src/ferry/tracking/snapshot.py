@@ -1,11 +1,14 @@
-"""One listing of a project's experiments, shared by the experiments it returned.
+"""One listing of a project's experiments, shared by the experiments it returned: the
+concurrent, cached reader behind ``project.experiments()``, ``to_df()`` and ``ferry ui``.
 
 ``project.experiments()`` lists everything below ``experiments/`` once. When one of those
 experiments is then asked for its metrics (or parameters, features, ...), the snapshot
-fetches that kind for *every* experiment of the listing in one concurrent batch, so
-reading back 200 experiments costs a few listing pages and a few batches of GETs instead
-of a LIST and a GET per entity. What a snapshot shows is the project as it was listed;
-entities this client logs afterwards are added to it.
+reads that kind for *every* experiment of the listing in one concurrent batch, so reading
+back 200 experiments costs a few listing pages and a few batches of GETs instead of a LIST
+and a GET per entity. Records whose listed ETag is already in the record cache are not
+fetched at all: reading an unchanged project costs its listing. What a snapshot shows is
+the project as it was listed; entities this client logs afterwards are added to it.
+A snapshot may be read from several threads at once.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from ferry.storage.base import ObjectInfo
 from ferry.tracking.codec import loads
 from ferry.tracking.domain import E, Experiment, from_record
-from ferry.tracking.repository import METADATA, Annotations, Repository
+from ferry.tracking.repository import METADATA, Annotations, Repository, warn_missing
 
 __all__ = ["Snapshot"]
 
@@ -35,21 +38,29 @@ class Snapshot:
         self._lock = threading.Lock()
 
     def experiments(self) -> tuple[list[Experiment], dict[str, Annotations]]:
-        """Every experiment with its tag/comment records, fetched in one batch."""
-        wanted = [k for k in self.objects if _is_experiment_file(self._parts[k])]
-        data = self.repository.fetch(wanted)
+        """Every experiment with its tag/comment records, read in one batch."""
+        wanted = [o for k, o in self.objects.items() if _is_experiment_file(self._parts[k])]
+        data = self.repository.fetch_listed(wanted)
         files: dict[str, list[ObjectInfo]] = defaultdict(list)
         experiments = []
-        for key in wanted:
-            parts = self._parts[key]
-            if parts[1] == METADATA:
-                experiments.append(from_record(Experiment, loads(data[key])))
-            else:
-                files[parts[0]].append(self.objects[key])
+        for info in wanted:
+            parts = self._parts[info.key]
+            if parts[1] != METADATA:
+                files[parts[0]].append(info)
+            elif info.key in data:
+                experiments.append(from_record(Experiment, loads(data[info.key])))
+        self._warn_stray(
+            {p[0] for p in self._parts.values() if len(p) > 1}, {e.id for e in experiments}
+        )
         annotations = {
             e.id: Repository.annotations_from(files.get(e.id, []), data) for e in experiments
         }
         return sorted(experiments, key=lambda e: e.created_at), annotations
+
+    def _warn_stray(self, folders: set[str], found: set[str]) -> None:
+        for folder in sorted(folders - found):
+            if not any(p[0] == folder and p[1:] == [METADATA] for p in self._parts.values()):
+                warn_missing(self.repository.store.url, f"{self.root}{folder}/{METADATA}")
 
     def children(self, kind: type[E], folder: str, experiment_id: str) -> list[E]:
         """The ``folder`` entities (e.g. "metrics") of one experiment, loading the kind for
@@ -60,16 +71,24 @@ class Snapshot:
             return list(self._loaded[folder].get(experiment_id, []))
 
     def _load(self, kind: type[E], folder: str) -> dict[str, list[E]]:
-        keys = [
-            k
-            for k in self.objects
-            if len(parts := self._parts[k]) == 4 and parts[1] == folder and parts[3] == METADATA
-        ]
-        data = self.repository.fetch(keys, missing_ok=True)
+        entities: dict[tuple[str, str], ObjectInfo | None] = {}
+        for key, parts in self._parts.items():
+            if len(parts) >= 4 and parts[1] == folder:
+                found = parts[3] == METADATA and len(parts) == 4
+                entity = (parts[0], parts[2])
+                if found or entity not in entities:
+                    entities[entity] = self.objects[key] if found else None
+        listed = [info for info in entities.values() if info is not None]
+        data = self.repository.fetch_listed(listed)
+        for (experiment, name), info in sorted(entities.items()):
+            if info is None or info.key not in data:
+                warn_missing(
+                    self.repository.store.url, f"{self.root}{experiment}/{folder}/{name}/{METADATA}"
+                )
         grouped: dict[str, list[E]] = defaultdict(list)
-        for key in keys:
-            if key in data:
-                grouped[self._parts[key][0]].append(from_record(kind, loads(data[key])))
+        for info in listed:
+            if info.key in data:
+                grouped[self._parts[info.key][0]].append(from_record(kind, loads(data[info.key])))
         return {exp: sorted(items, key=lambda e: e.created_at) for exp, items in grouped.items()}
 
     def annotations(self, folder: str) -> Annotations:
@@ -82,7 +101,7 @@ class Snapshot:
             and "/" not in k[len(prefix) :]
             and k.rsplit("/", 1)[-1].startswith(("tags_", "comments_"))
         ]
-        return Repository.annotations_from(files, self.repository.fetch([o.key for o in files]))
+        return Repository.annotations_from(files, self.repository.fetch_listed(files))
 
 
 def _is_experiment_file(parts: list[str]) -> bool:

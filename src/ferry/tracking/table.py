@@ -32,12 +32,12 @@ def experiment_rows(
             "tags": list(experiment.tags),
             "created_at": experiment.created_at,
         }
-        for parameter in experiment.parameters():
-            row[parameter.name] = parameter.value
-            parameters[parameter.name] = None
-        for metric in experiment.metrics():
-            row[metric.name] = metric.value
-            metrics[metric.name] = None
+        for name, value in experiment._values("parameters"):
+            row[name] = value
+            parameters[name] = None
+        for name, value in experiment._values("metrics"):
+            row[name] = value
+            metrics[name] = None
         rows.append(row)
     return rows, list(parameters), [m for m in metrics if m not in BASE_COLUMNS]
 
@@ -63,7 +63,14 @@ def _as(frame: Any, df_type: str) -> Any:
     if df_type == "pandas":
         return frame
     if df_type == "dask":
-        import dask.dataframe as dd
+        try:
+            import dask.dataframe as dd
+        except ImportError:
+            from ferry.errors import RubiconException
 
+            raise RubiconException(
+                "df_type='dask' needs dask, which is not installed.",
+                "pip install 'dask[dataframe]'",
+            ) from None
         return dd.from_pandas(frame, npartitions=1)
     raise ValueError(f"`df_type` must be one of ['pandas', 'dask'], not {df_type!r}")

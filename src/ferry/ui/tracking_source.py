@@ -328,7 +328,7 @@ class TrackingSource:
     def artifact(self, ref: ProjectRef, experiment_id: str, artifact_id: str) -> tuple[str, bytes]:
         """An artifact's name and bytes."""
         found = self._child(self._own(ref, experiment_id).artifacts(), artifact_id)
-        return str(found.name), bytes(found.data)
+        return str(found.name), bytes(found.get_data())
 
     def dataframe(
         self, ref: ProjectRef, experiment_id: str, dataframe_id: str, rows: int = 20

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.aws import AwsOptions, check_region
+from ferry.aws import AwsOptions, StaticCredentials, check_region
 from ferry.config import Settings
 from ferry.errors import ConfigError
 from ferry.storage.base import local_errors
@@ -175,6 +175,7 @@ class S3Options:
         multipart_threshold: files above this size are uploaded in parts.
         copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
         copy_part_size: bytes per part of a multipart copy.
+        credentials: explicit keys instead of the credential chain (rarely needed).
     """
 
     endpoint_url: str | None = None
@@ -190,6 +191,7 @@ class S3Options:
     multipart_threshold: int = 16 * 1024 * 1024
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 512 * 1024 * 1024
+    credentials: StaticCredentials | None = None
 
     def __post_init__(self) -> None:
         if self.region is not None:
@@ -218,6 +220,12 @@ class S3Options:
     def env_credentials(self) -> dict[str, str] | None:
         """The standard key variables, when set and no profile is named: the fast path can
         then sign requests without loading boto3 (which would find the same keys first)."""
+        if self.credentials is not None:
+            given = {
+                "access_key_id": self.credentials.access_key_id,
+                "secret_access_key": self.credentials.secret_access_key,
+            }
+            return given | ({"token": self.credentials.token} if self.credentials.token else {})
         if self.profile is not None:
             return None
         key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
@@ -231,7 +239,7 @@ class S3Options:
     def aws(self) -> AwsOptions:
         """The AWS connection options these S3 options imply (see :mod:`ferry.aws`)."""
         endpoints = {"s3": self.endpoint_url} if self.endpoint_url else {}
-        return AwsOptions(self.region, self.profile, self.max_attempts, endpoints)
+        return AwsOptions(self.region, self.profile, self.max_attempts, endpoints, self.credentials)
 
     def session(self) -> boto3.session.Session:
         """A boto3 session for the configured profile (credentials come from its chain)."""
