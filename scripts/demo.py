@@ -151,9 +151,10 @@ def make_workspace(root: Path) -> Path:
     return data
 
 
-def dashboard_data(env: dict[str, str]) -> None:
+def dashboard_data(env: dict[str, str], state: Path) -> None:
     """Copy the demo's experiments and models to disk (they outlive the local S3 server),
-    add a sweep with step series, and check that `ferry ui` serves them."""
+    add a sweep with step series, and check that `ferry ui` serves them, and the run
+    (whose ledger is in ``state``) on its Runs page."""
     shutil.rmtree(KEPT, ignore_errors=True)
     ferry("cp", "-r", f"s3://{BUCKET}/rubicon", str(KEPT / "rubicon"), env=env)
     ferry("cp", "-r", f"s3://{BUCKET}/model-store", str(KEPT / "models"), env=env)
@@ -161,7 +162,10 @@ def dashboard_data(env: dict[str, str]) -> None:
     command = ["ui", str(KEPT / "rubicon"), "--models", str(KEPT / "models"), "--no-browser"]
     print(f"$ ferry {shlex.join([*command, '--port', '0'])}   # for a moment", flush=True)
     server = subprocess.Popen(
-        [str(BIN / "ferry"), *command, "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
+        [str(BIN / "ferry"), *command, "--port", "0"],
+        env={**env, "XDG_STATE_HOME": str(state)},  # the run's ledger, as ferry run left it
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stderr is not None
@@ -171,6 +175,10 @@ def dashboard_data(env: dict[str, str]) -> None:
         with urllib.request.urlopen(f"{url}api/projects", timeout=30) as answer:
             for project in json.load(answer)["projects"]:
                 print(f"  {project['name']}: {project['experiments']} experiments")
+        with urllib.request.urlopen(f"{url}api/runs", timeout=30) as answer:
+            for run in json.load(answer)["runs"]:
+                cost, left = run["cost"]["text"], run["left_count"]
+                print(f"  run {run['run_id']}: {run['state']}, cost {cost}, {left} left")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -250,7 +258,7 @@ def main() -> None:
         train_on_ec2(Path(tmp), env)
 
         step("A dashboard over the experiments and models (ferry ui)")
-        dashboard_data(env)
+        dashboard_data(env, Path(tmp) / "state")
 
         step("Mistakes get one clear line and a distinct exit code")
         ferry("--region", "Frankfurt", "ls", f"s3://{BUCKET}/", env=env, expect_failure=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -51,12 +52,12 @@ def client(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[Te
         yield test_client
 
 
-@pytest.fixture
-def served(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[tuple[str, int]]:
-    """`ferry ui` on a free port as a user runs it; its URL and PID; stopped by PID."""
-    command = [str(FERRY), "ui", str(filled[0]), "--models", str(model_root)]
+@contextlib.contextmanager
+def serve(*args: str) -> Iterator[tuple[str, int]]:
+    """`ferry ui ARGS` on a free port as a user runs it (with this test's environment);
+    its URL and PID; stopped by PID."""
     process = subprocess.Popen(
-        [*command, "--no-browser", "--port", "0"],
+        [str(FERRY), "ui", *args, "--no-browser", "--port", "0"],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -72,3 +73,10 @@ def served(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[tu
         process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+@pytest.fixture
+def served(filled: tuple[Path, dict[str, Any]], model_root: Path) -> Iterator[tuple[str, int]]:
+    """`ferry ui ROOT --models STORE`: its URL and PID."""
+    with serve(str(filled[0]), "--models", str(model_root)) as found:
+        yield found

@@ -232,18 +232,9 @@ def test_models_show_domains_versions_states_and_metadata(client: TestClient) ->
     assert gone.status_code == 404
 
 
-def test_runs_are_a_marked_placeholder_that_no_page_links_to(client: TestClient) -> None:
-    page = client.get("/runs")
-    assert page.status_code == 501 and "issue 9" in page.text
-    api = client.get("/api/runs")
-    assert api.status_code == 501 and api.json()["available"] is False
-    for path in ("/", "/experiments", "/compare", "/experiment", "/models"):
-        assert "/runs" not in client.get(path).text
-    assert not [p.name for p in STATIC.glob("*.js") if "/runs" in p.read_text()]
-
-
 def test_pages_are_shells_under_a_policy_that_allows_no_other_origin(client: TestClient) -> None:
-    for path, script in (("/", "projects"), ("/compare", "compare"), ("/models", "models")):
+    pages = (("/", "projects"), ("/compare", "compare"), ("/models", "models"), ("/run", "run"))
+    for path, script in pages:
         page = client.get(path)
         assert page.status_code == 200 and f'src="/static/{script}.js"' in page.text
         policy = page.headers["content-security-policy"]

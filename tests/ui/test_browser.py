@@ -6,14 +6,21 @@ downloads a browser here. Screenshots go to test-artifacts/ui/ (not committed).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from ferry.devserver import LocalS3Server
+from ferry.runs.ledger import Ledger
+from ferry.storage.s3 import S3Options
 from tests.conftest import REPO
+from tests.ui.conftest import serve
+from tests.ui.runs_data import WrittenRun
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts" / "ui"
@@ -152,6 +159,74 @@ def test_experiment_detail_and_models(browser: Browser, served: tuple[str, int])
     page.wait_for_selector("table.versions pre")
     assert '"auc": 0.88' in page.locator("table.versions pre").inner_text()
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
+
+    assert browser.foreign_requests(url) == []
+    assert browser.problems == []
+
+
+def test_runs_page_follows_a_live_run_until_it_is_torn_down(
+    browser: Browser,
+    s3_server: LocalS3Server,
+    bucket: str,
+    s3_options: S3Options,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.url)  # as the user of the runs has it
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    ledger = Ledger()  # the one `ferry runs ls` reads, as `ferry ui` does
+    earlier = WrittenRun(
+        ledger,
+        f"s3://{bucket}",
+        s3_options,
+        tmp_path / "earlier",
+        name="baseline",
+        started=datetime.now(UTC) - timedelta(hours=3),
+    ).launched()
+    earlier.enter("train")
+    earlier.finish()
+    earlier.tear_down()
+    run = WrittenRun(ledger, f"s3://{bucket}", s3_options, tmp_path / "live").launched()
+    run.enter("boot")
+    for i in range(12):
+        if i == 2:
+            run.enter("train")
+        run.beat(cpu=30 + 5 * i, mem=20 + i, epoch=i)
+        time.sleep(0.05)
+    run.log("".join(f"epoch {i} accuracy 0.{70 + i}\n" for i in range(1, 4)))
+
+    with serve() as (url, _):  # no root, no model store: the runs are what it shows
+        page = browser.page()
+        page.goto(f"{url}/runs")
+        rows = page.locator("table.runs tbody tr")
+        rows.first.wait_for()
+        assert rows.count() == 2
+        assert "running" in rows.first.inner_text() and "succeeded" in rows.nth(1).inner_text()
+        page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
+        page.get_by_role("link", name=run.run_id).click()
+        page.wait_for_selector("body[data-run-state=running]")
+        page.goto(f"{url}/run?id={run.run_id}&refresh=0.3")  # the same page, refreshed faster
+        page.wait_for_selector(".chart[data-chart^=CPU][data-drawn='1']")
+        cpu = [".chart[data-chart^=CPU] canvas", list(RUN_COLOURS[0])]
+        drawn = page.evaluate(COUNT_COLOUR, cpu)
+        assert drawn > 100, f"the CPU line has {drawn} pixels"
+        assert "epoch 3 accuracy" in page.locator("#log").inner_text()
+        assert " ago (20" in page.locator("dl.meta").first.inner_text()  # heartbeat age, time
+        assert "[object" not in page.locator("main").inner_text()
+        assert page.locator(".timeline tr[data-phase=train] .bar.open").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "run-live.png"), full_page=True)
+
+        run.log("epoch 4 accuracy 0.91\n")  # the page refreshes while the run is live
+        page.locator("#log", has_text="epoch 4 accuracy").wait_for()
+        run.enter("push")
+        run.finish()
+        run.tear_down()
+        page.wait_for_selector("body[data-done='1']")
+        assert page.locator("#left").inner_text().startswith("0 cost-generating resources left")
+        page.screenshot(path=str(ARTIFACTS / "run.png"), full_page=True)
+        polls = page.evaluate("window.ferry.polls")
+        page.wait_for_timeout(1000)  # more than three refresh periods
+        assert page.evaluate("window.ferry.polls") == polls  # torn down: no more requests
 
     assert browser.foreign_requests(url) == []
     assert browser.problems == []

@@ -61,8 +61,9 @@ def test_without_the_extra_it_says_how_to_install_it(tmp_path: Path) -> None:
 
 
 def test_nothing_to_show_or_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
-    nothing = run_ferry()
+    nothing = run_ferry()  # no root, no model store, and no run in the ledger
     assert nothing.returncode == 3 and "ferry ui needs something to show" in nothing.stderr
+    assert "runs show once 'ferry run' has started one" in nothing.stderr
     missing = run_ferry(str(tmp_path / "nope"))
     assert missing.returncode == 5
     assert f"No folder at {tmp_path / 'nope'}." in missing.stderr

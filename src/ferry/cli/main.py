@@ -74,7 +74,8 @@ SHORT_HELP: dict[str, str | None] = {
     "as 'aws s3 sync', make DST hold SRC: ferry sync SRC DST [--delete] (local <-> S3, "
     "S3 -> S3).",
     "ui": "A read-only dashboard of the experiments in ROOT(s) (local folders or "
-    "s3://bucket/prefix) and of model stores (--models), on http://127.0.0.1:8765.",
+    "s3://bucket/prefix), of model stores (--models) and of this machine's training runs "
+    "(those 'ferry runs ls' lists), on http://127.0.0.1:8765.",
 }
 
 

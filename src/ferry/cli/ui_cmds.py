@@ -1,4 +1,7 @@
-"""``ferry ui [ROOT ...]``: the local dashboard (needs the ``ui`` extra, imported only here)."""
+"""``ferry ui [ROOT ...]``: the local dashboard (needs the ``ui`` extra, imported only here).
+
+Its Runs page lists the runs of the run ledger that ``ferry runs ls`` reads (in the user
+state folder, ``$XDG_STATE_HOME/ferry/runs``), read from S3 with the same settings."""
 
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ def ui(
     no_browser: bool,
 ) -> None:
     """A read-only dashboard of the experiments in ROOT(s) (local folders or
-    s3://bucket/prefix) and of model stores (--models), on http://127.0.0.1:8765."""
+    s3://bucket/prefix), of model stores (--models) and of this machine's training runs
+    (those 'ferry runs ls' lists), on http://127.0.0.1:8765."""
     server = _server_module()
     if not server.is_loopback(host):
         click.echo(
@@ -42,13 +46,14 @@ def ui(
     sock = server.bind(host, port)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{sock.getsockname()[1]}/"
+    first_page = "" if roots or model_roots else "runs"  # only runs to show
 
     def started() -> None:
         click.echo(f"ferry ui: serving on {url}  (Ctrl-C to stop)", err=True)
         if not no_browser:
             import webbrowser
 
-            webbrowser.open(url)
+            webbrowser.open(url + first_page)
 
     server.run(app, sock, started)
 

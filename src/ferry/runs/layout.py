@@ -7,6 +7,7 @@ A run lives under ``<run root>/<run id>/`` in S3 (see the README's Runs section)
     bundle/overrides/<path>    files written over the checkout             dev machine
     status.json                phase state machine (overwritten)           instance
     heartbeat.json             resources and latest metrics                instance
+    heartbeats/<seq>.jsonl     every heartbeat, a line each (history)      instance
     logs/<rank>/<seq>.log      the training's output, create-only chunks   instance
     control/cancel             "please stop" (any content)                 dev machine
     manifest.json              what was pushed, with checksums             instance
@@ -28,6 +29,7 @@ __all__ = [
     "FINAL",
     "FINAL_STATES",
     "HEARTBEAT",
+    "HEARTBEATS",
     "LOGS",
     "MANIFEST",
     "PHASES",
@@ -44,6 +46,7 @@ __all__ = [
     "check_name",
     "check_run_id",
     "client_token",
+    "heartbeats_key",
     "log_key",
     "new_run_id",
     "override_key",
@@ -65,6 +68,7 @@ SECRET_NAMES = ("sse-c-key", "git-token", "deploy-key")
 RUN_JSON = "bundle/run.json"
 STATUS = "status.json"
 HEARTBEAT = "heartbeat.json"
+HEARTBEATS = "heartbeats/"
 LOGS = "logs/"
 CANCEL = "control/cancel"
 MANIFEST = "manifest.json"
@@ -144,6 +148,11 @@ def ssm_name(run_id: str, secret: str) -> str:
 def log_key(rank: int, seq: int) -> str:
     """The key of one log chunk."""
     return f"{LOGS}{rank}/{seq:08d}.log"
+
+
+def heartbeats_key(seq: int) -> str:
+    """The key of one chunk of the heartbeat history (rewritten until it is full)."""
+    return f"{HEARTBEATS}{seq:08d}.jsonl"
 
 
 def rank_key(rank: int) -> str:

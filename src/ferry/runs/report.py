@@ -9,13 +9,19 @@ from datetime import datetime
 from typing import Any
 
 from ferry.errors import FerryError
-from ferry.runs.layout import PHASES, REPORT_JSON, REPORT_TXT
+from ferry.runs.layout import PHASES, REPORT_JSON, REPORT_TXT, check_run_id
 from ferry.runs.ledger import Ledger, RunRecord
 from ferry.runs.provider import Resource
 from ferry.storage.base import Store
 
-__all__ = ["Verification", "build_report", "format_report", "store_report"]
-
+__all__ = [
+    "Verification",
+    "build_report",
+    "format_report",
+    "phase_spans",
+    "store_report",
+    "stored_report",
+]
 
 @dataclass
 class Verification:
@@ -32,23 +38,34 @@ class Verification:
         return not (self.missing or self.mismatched or self.problem)
 
 
-def _phases(source: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def phase_spans(
+    source: dict[str, Any] | None, now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """The phases of a status, final marker or report, in run order, each with its
+    ``start``, ``end`` and ``seconds``; a phase not ended yet lasts until ``now`` when it
+    is given (a running run), else its ``seconds`` is None."""
     phases = (source or {}).get("phases") or {}
     out = {}
     for name in [*PHASES, *[p for p in phases if p not in PHASES]]:
         span = phases.get(name)
         if not span:
             continue
+        start, end = span.get("start"), span.get("end") or (now and now.isoformat())
         seconds = None
-        if span.get("start") and span.get("end"):
-            seconds = round(
-                (
-                    datetime.fromisoformat(span["end"]) - datetime.fromisoformat(span["start"])
-                ).total_seconds(),
-                3,
-            )
-        out[name] = {**span, "seconds": seconds}
+        if start and end:
+            took = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+            seconds = round(took.total_seconds(), 3)
+        out[name] = {"start": start, "end": span.get("end"), "seconds": seconds}
     return out
+
+
+def stored_report(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+    """The report teardown wrote beside the ledger, or None if teardown has not run."""
+    path = ledger.folder / f"{check_run_id(run_id)}.report.json"
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return None
 
 
 def build_report(
@@ -80,7 +97,7 @@ def build_report(
         "state": state,
         "exit_code": (final or {}).get("exit_code", (status or {}).get("exit_code")),
         "finished": (final or {}).get("finished"),
-        "phases": _phases(source),
+        "phases": phase_spans(source),
         "pulled_files": (final or {}).get("pulled_files", 0),
         "pulled_bytes": (final or {}).get("pulled_bytes", 0),
         "pushed_files": (final or {}).get("pushed_files", 0),

@@ -25,7 +25,7 @@ from ferry.runs.report import Verification, build_report, store_report
 from ferry.storage.base import Store
 from ferry.sync.scan import CHECKSUM_KEY
 
-__all__ = ["Teardown", "Verification", "verify_manifest"]
+__all__ = ["Teardown", "Verification", "run_cost", "verify_manifest"]
 
 Event = Callable[[str], None]
 
@@ -233,13 +233,15 @@ class Teardown:
             problems=self.problems,
             teardown_s=seconds,
             now=self.env.clock(),
-            cost=_cost(record),
+            cost=run_cost(record),
         )
         store_report(report, bus, self.env.ledger, self.problems)
         return report
 
 
-def _cost(record: RunRecord) -> dict[str, Any]:
+def run_cost(record: RunRecord) -> dict[str, Any]:
+    """The report's cost: from the instance's creation to its termination (or the last
+    ledger line), at the bundled price or the run file's ``price_per_hour``."""
     start = record.start
     launched = next(
         (

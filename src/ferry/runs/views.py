@@ -3,16 +3,17 @@ EC2 (rendering with rich stays here: it builds renderables, it prints nothing)."
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from ferry.errors import ConfigError, FerryError
+from ferry.errors import ConfigError
 from ferry.runs.bundle import RunStores
 from ferry.runs.cost import estimate
 from ferry.runs.launch import RunEnv
 from ferry.runs.layout import run_started
 from ferry.runs.monitor import LogCursor, snapshot
+from ferry.runs.reader import RunsReader
+from ferry.runs.report import stored_report
 
 __all__ = ["run_rows", "run_stores", "watch_view"]
 
@@ -36,51 +37,17 @@ def _age(seconds: float) -> str:
 
 def run_rows(env: RunEnv) -> list[dict[str, Any]]:
     """One row per run in the ledger: state, phase, age, cost so far or final, left."""
-    rows = []
-    now = env.clock()
-    for record in env.ledger:
-        report = _stored_report(env, record.run_id)
-        age = (now - run_started(record.run_id)).total_seconds()
-        row = {
-            "run_id": record.run_id,
-            "state": "running",
-            "phase": "",
-            "age": _age(age),
-            "cost": "",
-            "left": "",
+    return [
+        {
+            "run_id": run["run_id"],
+            "state": run["state"],
+            "phase": "" if run["done"] else run["phase"],
+            "age": _age(run["age_s"]),
+            "cost": run["cost"]["text"],
+            "left": "" if run["left_count"] is None else run["left_count"],
         }
-        if report is not None:
-            row.update(
-                state=report["state"],
-                cost=report["cost"].get("text", ""),
-                left=report["left_count"],
-            )
-        elif record.last("teardown-start"):
-            row["state"] = "tearing down"
-        elif record.start.get("run_url"):
-            row.update(_live(env, record.start, age))
-        rows.append(row)
-    return rows
-
-
-def _live(env: RunEnv, start: dict[str, Any], age: float) -> dict[str, Any]:
-    try:
-        status = (
-            snapshot(env.stores(start["run_url"], bool(start.get("sse_c"))).bus())["status"] or {}
-        )
-    except FerryError:
-        status = {}
-    cost = estimate(
-        start.get("instance_type", ""),
-        age,
-        int(start.get("volume_gb", 0)),
-        start.get("price_per_hour"),
-    )
-    return {
-        "state": status.get("state", "starting"),
-        "phase": status.get("phase", ""),
-        "cost": cost.text(),
-    }
+        for run in RunsReader(env.ledger, env.s3, env.clock).summaries()
+    ]
 
 
 def watch_view(env: RunEnv, run_id: str) -> Any:
@@ -110,7 +77,7 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
             record.start.get("price_per_hour"),
         ).text()
     )
-    report = _stored_report(env, run_id)
+    report = stored_report(env.ledger, run_id)
     if report is not None:
         cost_text = f"torn down, cost {report['cost'].get('text')}, {report['left_count']} left"
     table = Table.grid(padding=(0, 2))
@@ -138,9 +105,3 @@ def watch_view(env: RunEnv, run_id: str) -> Any:
         Panel(table, title=f"ferry run {run_id}"),
         Panel(Text("\n".join(tail) or "(no output yet)"), title="log"),  # not markup
     )
-
-
-def _stored_report(env: RunEnv, run_id: str) -> dict[str, Any] | None:
-    """The report teardown wrote beside the ledger, if it ran."""
-    path = env.ledger.folder / f"{run_id}.report.json"
-    return json.loads(path.read_text()) if path.exists() else None

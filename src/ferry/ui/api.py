@@ -1,7 +1,8 @@
 """The dashboard's JSON API: thin handlers that parse a query string, ask a source, answer.
 
 Every endpoint is a GET and reads only; the data work is in the sources
-(:mod:`ferry.ui.tracking_source`, :mod:`ferry.ui.model_source`).
+(:mod:`ferry.ui.tracking_source`, :mod:`ferry.ui.model_source`,
+:mod:`ferry.ui.runs_source`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, NotFoundError
 from ferry.ui.model_source import ModelSource
-from ferry.ui.runs_source import NOT_BUILT, RunsSource
+from ferry.ui.runs_source import RunsSource
 from ferry.ui.table import TableQuery
 from ferry.ui.tracking_source import ProjectRef, TrackingSource
 
@@ -44,7 +45,9 @@ class JSONResponse(Response):
 class Api:
     """The endpoints under ``/api``, over the dashboard's sources."""
 
-    def __init__(self, tracking: TrackingSource, models: ModelSource, runs: RunsSource) -> None:
+    def __init__(
+        self, tracking: TrackingSource, models: ModelSource, runs: RunsSource | None
+    ) -> None:
         self.tracking = tracking
         self.models = models
         self.runs = runs
@@ -62,7 +65,10 @@ class Api:
             "models": self.model_domains,
             "models/versions": self.model_versions,
             "models/version": self.model_version,
-            "runs": self.runs_not_built,
+            "runs": self.run_list,
+            "run": self.run,
+            "run/resources": self.run_resources,
+            "run/log": self.run_log,
         }
         return [Route(f"/api/{path}", handler) for path, handler in endpoints.items()]
 
@@ -147,8 +153,26 @@ class Api:
             self.models.version(root, _need(request, "domain"), _need(request, "model_id"))
         )
 
-    def runs_not_built(self, request: Request) -> Response:
-        return JSONResponse({"error": NOT_BUILT, "available": self.runs.available}, 501)
+    def run_list(self, request: Request) -> Response:
+        if self.runs is None:
+            return JSONResponse({"ledger": None, "runs": []})
+        return JSONResponse(self.runs.runs())
+
+    def run(self, request: Request) -> Response:
+        return JSONResponse(self._runs().run(_need(request, "id")))
+
+    def run_resources(self, request: Request) -> Response:
+        width = min(max(_int(request, "width", 800), 16), 4000)
+        return JSONResponse(self._runs().resources(_need(request, "id"), width))
+
+    def run_log(self, request: Request) -> Response:
+        chars = min(max(_int(request, "chars", 64 * 1024), 1), 1024 * 1024)
+        return JSONResponse(self._runs().log(_need(request, "id"), chars))
+
+    def _runs(self) -> RunsSource:
+        if self.runs is None:
+            raise NotFoundError("This dashboard reads no runs ledger.", "Start it with ferry ui.")
+        return self.runs
 
 
 def _ref(request: Request) -> ProjectRef:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ferry.errors import ConfigError, FerryError, NotFoundError
 from ferry.ui.api import Api, JSONResponse
 from ferry.ui.model_source import ModelSource
-from ferry.ui.runs_source import NOT_BUILT, RunsSource
+from ferry.ui.runs_source import RunsSource
 from ferry.ui.tracking_source import TrackingSource
 
 __all__ = ["LOOPBACK_NAMES", "PAGES", "create_app"]
@@ -50,6 +50,8 @@ PAGES = {
     "/compare": ("Compare", "compare", CHARTS),
     "/experiment": ("Experiment", "experiment", CHARTS),
     "/models": ("Models", "models", ""),
+    "/runs": ("Runs", "runs", ""),
+    "/run": ("Run", "run", CHARTS),
 }
 SHELL = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -59,7 +61,7 @@ SHELL = """<!doctype html>
 <link rel="modulepreload" href="/static/ferry.js">{head}
 </head><body>
 <header><a class="brand" href="/">ferry</a>
-<nav><a href="/">Projects</a><a href="/models">Models</a></nav>
+<nav><a href="/">Projects</a><a href="/models">Models</a><a href="/runs">Runs</a></nav>
 <span id="crumbs"></span></header>
 <main id="main"><p class="muted">Loading…</p></main>
 <script type="module" src="/static/{script}.js"></script>
@@ -79,7 +81,7 @@ def create_app(
     Args:
         tracking: the experiment roots' reader.
         models: the model stores' reader.
-        runs: the runs reader (a placeholder until EC2 runs exist).
+        runs: the runs ledger's reader (None: the Runs page says none was given).
         allowed_hosts: the Host header values served (others get 400, which keeps web
             pages from reaching the dashboard through DNS rebinding); ``"*"`` for any.
     """
@@ -89,10 +91,9 @@ def create_app(
         yield
         tracking.close()
 
-    api = Api(tracking, models, runs or RunsSource())
+    api = Api(tracking, models, runs)
     routes = [
         *(Route(path, _page(*spec)) for path, spec in PAGES.items()),
-        Route("/runs", _runs_not_built),
         *api.routes(),
         Mount("/static", Revalidated(directory=STATIC), name="static"),
     ]
@@ -102,7 +103,7 @@ def create_app(
             Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
             Middleware(SecurityHeaders),
         ],
-        exception_handlers={FerryError: _error, NotImplementedError: _error},
+        exception_handlers={FerryError: _error},
         lifespan=lifespan,
     )
 
@@ -116,19 +117,8 @@ def _page(title: str, script: str, head: str) -> Callable[[Request], Awaitable[R
     return page
 
 
-async def _runs_not_built(request: Request) -> Response:
-    """The placeholder of the Runs page (see ferry.ui.runs_source): 501, not linked."""
-    html = SHELL.format(title="Runs", script="", head="")
-    html = html.replace('<script type="module" src="/static/.js"></script>\n', "").replace(
-        '<p class="muted">Loading…</p>', f"<h1>Runs</h1><p>{escape(NOT_BUILT)}</p>"
-    )
-    return HTMLResponse(html, status_code=501)
-
-
 async def _error(request: Request, exc: Exception) -> Response:
     """A ferry error as JSON with a status that says whose fault it was."""
-    if isinstance(exc, NotImplementedError):
-        return JSONResponse({"error": str(exc)}, 501)
     status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ConfigError) else 502
     return JSONResponse({"error": str(exc)}, status)
 

@@ -17,6 +17,7 @@ from ferry.config import load_settings
 from ferry.errors import ConfigError, FerryError, NotFoundError
 from ferry.ui.app import LOOPBACK_NAMES, create_app
 from ferry.ui.model_source import ModelSource
+from ferry.ui.runs_source import RunsSource
 from ferry.ui.tracking_source import TrackingSource
 
 __all__ = ["bind", "build_app", "is_loopback", "run"]
@@ -35,23 +36,27 @@ def is_loopback(host: str) -> bool:
 def build_app(
     roots: Sequence[str], model_roots: Sequence[str], host: str, options: dict[str, Any]
 ) -> Starlette:
-    """The dashboard over tracking ``roots`` and model stores ``model_roots``, checked now
-    (a missing folder or bucket, or bad credentials, fail here with a clear message)."""
-    if not roots and not model_roots:
+    """The dashboard over tracking ``roots``, model stores ``model_roots`` and the runs of
+    the run ledger (the user state folder's, as ``ferry runs ls``), checked now (a missing
+    folder or bucket, or bad credentials, fail here with a clear message)."""
+    settings = load_settings(options)
+    runs = RunsSource.open(settings)
+    if not roots and not model_roots and not runs.any():
         raise ConfigError(
             "ferry ui needs something to show.",
             "Give a tracking root (ferry ui ./rubicon-root or s3://bucket/prefix) "
-            "and/or a model store (--models s3://bucket/models).",
+            "and/or a model store (--models s3://bucket/models); runs show once "
+            f"'ferry run' has started one (the run ledger is {runs.folder}).",
         )
     for url in (*roots, *model_roots):
         _check_local(url)
     tracking = TrackingSource.open(roots, **options)
     tracking.check()
     tracking.prefetch()
-    models = ModelSource.open(model_roots, settings=load_settings(options))
+    models = ModelSource.open(model_roots, settings=settings)
     models.check()
     hosts = ["*"] if host in ("0.0.0.0", "::") else [*LOOPBACK_NAMES, host]
-    return create_app(tracking, models, allowed_hosts=hosts)
+    return create_app(tracking, models, runs=runs, allowed_hosts=hosts)
 
 
 def _check_local(url: str) -> None:

@@ -5,6 +5,12 @@ from these objects, and the one thing it can say (``control/cancel``) it writes 
 Status, heartbeat and rank documents are overwritten; log chunks, ``final.json`` are
 create-only. A status or heartbeat that cannot be written is reported and skipped: the
 bus never stops a run. Presence checks use listings, which need no SSE-C key.
+
+Each heartbeat is also a line of the run's heartbeat history (``heartbeats/<seq>.jsonl``,
+rank 0), what the dashboard draws its resource charts from: the newest chunk is rewritten
+with every beat until it holds :data:`HISTORY_LINES` lines (an hour at the default 30 s
+heartbeat), then the next one begins, so a full chunk never changes again and one beat
+costs one more PUT of at most :data:`HISTORY_BYTES`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from ferry.runs import layout
 from ferry.runs.executor.ranks import Rank
 from ferry.storage.base import Store
 
-__all__ = ["Bus"]
+__all__ = ["HISTORY_BYTES", "HISTORY_LINES", "Bus"]
+
+HISTORY_LINES = 120
+HISTORY_BYTES = 256 * 1024
 
 
 def _encode(document: dict[str, Any]) -> bytes:
@@ -32,14 +41,23 @@ class Bus:
         store: rooted at the run's prefix (``s3://bucket/<run root>/<run id>``).
         rank: which rank writes (rank 0 also writes the run-wide documents).
         on_error: told, in words, of a best-effort write that failed.
+        history_lines: heartbeats per chunk of the heartbeat history.
     """
 
     def __init__(
-        self, store: Store, rank: Rank, on_error: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        rank: Rank,
+        on_error: Callable[[str], None] | None = None,
+        *,
+        history_lines: int = HISTORY_LINES,
     ) -> None:
         self.store = store
         self.rank = rank
         self._on_error = on_error
+        self._history_lines = history_lines
+        self._history: list[str] = []  # the lines of the history chunk being filled
+        self._history_seq: int | None = None  # its number, once the listing has said
 
     def _exists(self, key: str) -> bool:
         return any(info.key == key for info in self.store.list(key))
@@ -54,11 +72,13 @@ class Bus:
 
     def next_log_seq(self) -> int:
         """The number after the last log chunk this rank already wrote (0 if none)."""
-        prefix = f"{layout.LOGS}{self.rank.rank}/"
+        return self._next_seq(f"{layout.LOGS}{self.rank.rank}/", ".log")
+
+    def _next_seq(self, prefix: str, suffix: str) -> int:
         numbers = [
-            int(name[:-4])
+            int(name[: -len(suffix)])
             for name in (i.key[len(prefix) :] for i in self.store.list(prefix))
-            if name.endswith(".log") and name[:-4].isdigit()
+            if name.endswith(suffix) and name[: -len(suffix)].isdigit()
         ]
         return max(numbers, default=-1) + 1
 
@@ -74,8 +94,27 @@ class Bus:
         return written
 
     def heartbeat(self, document: dict[str, Any]) -> bool:
-        """The run's heartbeat (rank 0); other ranks refresh their rank document instead."""
-        return self._best_effort(layout.HEARTBEAT, document)
+        """The run's heartbeat (rank 0), and its line of the heartbeat history; other
+        ranks refresh their rank document instead."""
+        written = self._best_effort(layout.HEARTBEAT, document)
+        return self._remember(document) and written
+
+    def _remember(self, document: dict[str, Any]) -> bool:
+        """Add a line to the history chunk being filled and write that chunk again."""
+        self._history.append(json.dumps(document, separators=(",", ":"), default=str))
+        try:
+            if self._history_seq is None:  # after any chunks an earlier executor wrote
+                self._history_seq = self._next_seq(layout.HEARTBEATS, ".jsonl")
+        except FerryError as exc:
+            self._say(f"could not list {layout.HEARTBEATS}: {exc.problem}")
+            del self._history[: -self._history_lines]
+            return False
+        data = ("\n".join(self._history) + "\n").encode()
+        written = self._put(layout.heartbeats_key(self._history_seq), data)
+        if len(self._history) >= self._history_lines or len(data) >= HISTORY_BYTES:
+            # Full, written or not: while S3 fails, the history loses lines, not memory.
+            self._history_seq, self._history = self._history_seq + 1, []
+        return written
 
     def manifest(self, document: dict[str, Any]) -> None:
         """What was pushed (raises on failure: the caller retries)."""
@@ -86,10 +125,16 @@ class Bus:
         self.store.put(layout.FINAL, _encode(document), mode="create")
 
     def _best_effort(self, key: str, document: dict[str, Any]) -> bool:
+        return self._put(key, _encode(document))
+
+    def _put(self, key: str, data: bytes) -> bool:
         try:
-            self.store.put(key, _encode(document))
+            self.store.put(key, data)
         except FerryError as exc:
-            if self._on_error is not None:
-                self._on_error(f"could not write {key}: {exc.problem}")
+            self._say(f"could not write {key}: {exc.problem}")
             return False
         return True
+
+    def _say(self, problem: str) -> None:
+        if self._on_error is not None:
+            self._on_error(problem)

@@ -63,7 +63,7 @@ function draw(container, series, runs, x) {
   new ResizeObserver(() => plot.setSize({ width: Math.max(300, container.clientWidth), height: 260 })).observe(container);
 }
 
-function markDrawn(container) {
+export function markDrawn(container) {
   if (container.dataset.drawn) return;
   container.dataset.drawn = "1";
   window.ferry.chartsDrawn += 1;
