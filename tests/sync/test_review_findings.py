@@ -84,7 +84,7 @@ def test_recovery_never_aborts_another_writers_upload(tmp_path, bucket, ferry, r
     a = workspace(tmp_path / "a", bucket, ferry)
     write(a, "data/logs/run.json", "x")
     ferry("push", "logs", cwd=a)
-    state_file = a / ".ferry/sync/logs.json"
+    state_file = a / ".ferry/sync/logs.state"
     doc = json.loads(state_file.read_text())
     doc["in_progress"], doc["since"] = True, time.time() - 3600  # A died an hour ago
     state_file.write_text(json.dumps(doc))
@@ -108,7 +108,7 @@ def test_an_unreadable_state_starts_afresh_and_says_so(tmp_path, bucket, ferry, 
     a = workspace(tmp_path / "a", bucket, ferry)
     write(a, "data/logs/run.json", "x")
     ferry("push", "logs", cwd=a)
-    (a / ".ferry/sync/logs.json").write_text("")  # as a power cut could leave it
+    (a / ".ferry/sync/logs.state").write_text("")  # as a power cut could leave it
     out = ferry("push", "logs", cwd=a, code=21)
     assert "unreadable" in out and "started afresh" in out
     ferry("push", "logs", cwd=a)  # the state is whole again

@@ -66,7 +66,7 @@ def test_uploads_are_sse_c_encrypted_and_intelligently_tiered(
     monkeypatch.setenv("FERRY_SSE_C_KEY", base64.b64encode(key).decode())
     a = workspace(tmp_path / "a", bucket, ferry)
     write(a, "data/models/small.bin", b"x" * 100)
-    write(a, "data/models/large.bin", os.urandom(20 * 1024 * 1024))  # multipart
+    write(a, "data/models/large.bin", os.urandom(70 * 1024 * 1024))  # multipart (> 64 MiB)
     ferry("push", "models", cwd=a)
     for name in ("small.bin", "large.bin"):
         with pytest.raises(ClientError):

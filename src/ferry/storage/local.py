@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from ferry.storage.base import (
     local_errors,
 )
 
-__all__ = ["LocalStore", "counted", "temp_path", "write_atomically"]
+__all__ = ["LocalStore", "counted", "temp_file_name", "temp_path", "write_atomically"]
 
 _META_DIR = ".ferry"
 _TMP_MARK = ".ferry-tmp-"
@@ -42,12 +41,18 @@ _COPY_CHUNK = 1024 * 1024
 
 
 def _temp_name(name: str) -> str:
-    return f".{name}{_TMP_MARK}{uuid.uuid4().hex[:12]}"
+    return f".{name}{_TMP_MARK}{os.urandom(6).hex()}"
 
 
 def temp_path(path: Path) -> Path:
     """A hidden temporary name beside ``path``, never listed by a store."""
     return path.with_name(_temp_name(path.name))
+
+
+def temp_file_name(path: str) -> str:
+    """:func:`temp_path` of a path given as a string (no ``Path`` on a hot path)."""
+    head, name = os.path.split(path)
+    return os.path.join(head, _temp_name(name))
 
 
 def write_atomically(

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -45,6 +44,8 @@ def copy_object(
         return dest.put_file(dest_key, source.path_of(key), progress=progress)
     if isinstance(dest, LocalStore):
         return source.get_file(key, dest.path_of(dest_key), progress=progress)
+    import tempfile  # here: a sync imports this module, and seldom needs it (~3 ms)
+
     with tempfile.TemporaryDirectory() as scratch:  # any other pair: through a file
         path = Path(scratch, "object")
         source.get_file(key, path)

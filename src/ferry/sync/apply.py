@@ -26,7 +26,9 @@ from ferry.sync.state import SyncState, identity
 __all__ = ["Report", "apply"]
 
 _SAVE_EVERY = 5.0  # seconds
-LARGE = 16 * 1024 * 1024  # files above this size move in parts (multipart, ranges)
+# Files above this size move a few at a time: an upload is held whole in memory up to the
+# store's multipart threshold, and sent in parallel parts above it; a download in ranges.
+LARGE = 16 * 1024 * 1024
 LARGE_WORKERS = 2
 
 
@@ -82,6 +84,7 @@ def apply(
     started = time.perf_counter()
     last_save = time.monotonic()
     by_path = {a.path: a for a in plan.transfers}
+    targets = _Targets(folder)
 
     key_id = store.encryption_id if isinstance(store, Encrypted) else ""
 
@@ -90,7 +93,7 @@ def apply(
         nonlocal last_save
         action = by_path[path]
         sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
-        _record(state, folder, path, action, info, local, sse)
+        _record(state, targets, path, action, info, local, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -101,7 +104,7 @@ def apply(
     halt = _Halt(stop)
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for action in plan.transfers:
-        call = _transfer(action, store, folder, local, remote, state)
+        call = _transfer(action, store, targets, local, remote, state)
         calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
@@ -111,7 +114,7 @@ def apply(
         report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
     if not halt.is_set():
-        _delete(plan, folder, store, state, report)
+        _delete(plan, targets, store, state, report)
     for action in plan.of("skip"):
         there = remote[action.path]
         if record_skips:
@@ -167,19 +170,20 @@ class _Halt:
 def _transfer(
     action: Action,
     store: Store,
-    folder: Path,
+    targets: _Targets,
     local: dict[str, LocalFile],
     remote: dict[str, RemoteFile],
     state: SyncState,
 ) -> Callable[[], ObjectInfo]:
     """The call that carries out one transfer action."""
+    folder = targets.root
     if action.kind == "upload":
         return partial(_upload, store, folder, action.path, local[action.path])
     if action.kind == "encrypt":
         return partial(_encrypt, store, folder, action.path, local[action.path])
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
-    return partial(_download, store, folder, action.path, state)
+    return partial(_download, store, targets, action.path, state)
 
 
 def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
@@ -206,14 +210,31 @@ def _count(report: Report, action: Action) -> None:
 def inside(folder: Path, path: str) -> Path:
     """The local file of ``path``, refusing one whose folders lead elsewhere (a symlinked
     folder inside the mapping would otherwise carry a write outside it)."""
-    target = folder / path
-    real_folder = os.path.realpath(folder)
-    if os.path.commonpath([real_folder, os.path.realpath(target.parent)]) != real_folder:
-        raise FerryError(
-            f"{target} lies under a symlink that points outside {folder}.",
-            "ferry never writes through symlinks: remove the link, or sync elsewhere.",
-        )
-    return target
+    return Path(_Targets(folder).path(path))
+
+
+class _Targets:
+    """The local paths of one sync's files, each folder checked once (not once per file)
+    to lie inside the mapping's folder: a symlinked folder inside the mapping would
+    otherwise carry a write outside it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.root = folder
+        self.folder = str(folder)
+        self.real = os.path.realpath(folder)
+        self.checked: set[str] = {""}  # relative folders known to lie inside
+
+    def path(self, rel: str) -> str:
+        parent = rel.rpartition("/")[0]
+        if parent not in self.checked:
+            real_parent = os.path.realpath(f"{self.folder}/{parent}")
+            if os.path.commonpath([self.real, real_parent]) != self.real:
+                raise FerryError(
+                    f"{self.folder}/{rel} lies under a symlink that points outside {self.folder}.",
+                    "ferry never writes through symlinks: remove the link, or sync elsewhere.",
+                )
+            self.checked.add(parent)
+        return f"{self.folder}/{rel}"
 
 
 def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
@@ -223,18 +244,18 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInf
         return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
 
 
-def _download(store: Store, folder: Path, path: str, state: SyncState) -> ObjectInfo:
-    target = inside(folder, path)
+def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> ObjectInfo:
+    target = targets.path(path)
     unchanged_since_scan(target, state, path)
-    with local_errors(folder / path, "write"):
-        return store.get_file(path, target)
+    with local_errors(target, "write"):
+        return store.get_file(path, Path(target))
 
 
-def unchanged_since_scan(target: Path, state: SyncState, path: str) -> None:
+def unchanged_since_scan(target: Path | str, state: SyncState, path: str) -> None:
     """Refuse to replace or delete a local file written to since the scan (a training
     process still writing its log): its new content was never compared with anything."""
     try:
-        now = identity(target.stat())
+        now = identity(os.stat(target))
     except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
         return
     known = state.hashes.get(path)
@@ -247,7 +268,7 @@ def unchanged_since_scan(target: Path, state: SyncState, path: str) -> None:
 
 def _record(
     state: SyncState,
-    folder: Path,
+    targets: _Targets,
     path: str,
     action: Action,
     outcome: ObjectInfo,
@@ -257,13 +278,13 @@ def _record(
     if action.kind in ("upload", "encrypt"):
         state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
         return
-    target = folder / path
-    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(target)
-    state.hashes[path] = (identity(target.stat()), digest)
+    target = targets.path(path)
+    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(Path(target))
+    state.hashes[path] = (identity(os.stat(target)), digest)
     state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
-def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Report) -> None:
+def _delete(plan: Plan, targets: _Targets, store: Store, state: SyncState, report: Report) -> None:
     remote_gone = [a.path for a in plan.of("delete-remote")]
     failed: set[str] = set()
     if remote_gone:
@@ -281,13 +302,13 @@ def _delete(plan: Plan, folder: Path, store: Store, state: SyncState, report: Re
                 report.deleted_remote += 1
     for action in plan.of("delete-local"):
         try:
-            target = inside(folder, action.path)
+            target = Path(targets.path(action.path))
             unchanged_since_scan(target, state, action.path)
             target.unlink(missing_ok=True)
         except (OSError, FerryError) as exc:
             report.errors.append((action.path, f"not deleted: {exc}"))
             continue
-        _prune(target.parent, folder)
+        _prune(target.parent, targets.root)
         state.synced.pop(action.path, None)
         state.hashes.pop(action.path, None)
         report.deleted_local += 1

@@ -22,9 +22,8 @@ from "new there": a path the state knows but one side lacks was deleted on that 
 from __future__ import annotations
 
 from collections.abc import Mapping as MappingType
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = ["Action", "LocalFile", "Plan", "RemoteFile", "Synced", "plan"]
 
@@ -53,15 +52,15 @@ _WAITING = {
 }
 
 
-@dataclass(frozen=True)
-class LocalFile:
+# The per-file records are named tuples, not dataclasses: a sync of many files makes
+# several of them per file, and a tuple is built in a fraction of a frozen dataclass's time.
+class LocalFile(NamedTuple):
     size: int
     mtime: datetime
     checksum: str
 
 
-@dataclass(frozen=True)
-class RemoteFile:
+class RemoteFile(NamedTuple):
     size: int
     mtime: datetime
     etag: str
@@ -69,8 +68,7 @@ class RemoteFile:
     encrypted: bool | None = None  # with the configured SSE-C key; None: no key, or unknown
 
 
-@dataclass(frozen=True)
-class Synced:
+class Synced(NamedTuple):
     """What both sides held after the last sync of a path."""
 
     checksum: str
@@ -78,17 +76,18 @@ class Synced:
     sse: str | None = None  # fingerprint of the SSE-C key it was written with; "" for none
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
     path: str
     kind: Kind
     reason: str
     size: int = 0
 
 
-@dataclass
 class Plan:
-    actions: list[Action] = field(default_factory=list)
+    """The actions of one mapping, one per path, in path order."""
+
+    def __init__(self, actions: list[Action] | None = None) -> None:
+        self.actions = actions if actions is not None else []
 
     def of(self, *kinds: Kind) -> list[Action]:
         return [a for a in self.actions if a.kind in kinds]
@@ -119,7 +118,7 @@ def plan(
     for path in sorted(set(local) | set(remote)):
         here, there, last = local.get(path), remote.get(path), state.get(path)
         if size_only and here is not None and there is not None and here.size == there.size:
-            there = replace(there, checksum=here.checksum)  # the same size is taken as same
+            there = there._replace(checksum=here.checksum)  # the same size is taken as same
         if mirror:
             action = _mirror(path, here, there, last, direction)
         else:

@@ -30,7 +30,7 @@ from ferry.storage.filters import Filters
 from ferry.storage.transfer import EVERYTHING
 from ferry.sync.apply import Report, apply
 from ferry.sync.plan import Action, Plan, plan
-from ferry.sync.scan import scan_local, scan_remote
+from ferry.sync.scan import RemoteListing, scan_local, scan_remote
 from ferry.sync.state import SyncState
 from ferry.sync.workspace import Mapping, Workspace
 
@@ -270,12 +270,13 @@ def sync_folder(
     if direction is None:
         return Outcome(mapping, None, Plan(), report)
     _check_folder(folder, mapping, direction)
+    listing = RemoteListing(store)  # the bucket is listed while the folder is walked
     state = SyncState.load(state_path, origin)
     if state.note:
         report.errors.append(("(sync state)", state.note))
     local = scan_local(folder, state, clean_temp=not dry_run)
     report.symlinks = local.symlinks
-    scanned = scan_remote(store, local.files, state, workers)
+    scanned = scan_remote(store, local.files, state, workers, listing.result())
     remote = scanned.files
     report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
     # Set aside: neither side of such a path may be touched (its object is there, only
@@ -318,9 +319,12 @@ def sync_folder(
         report.aborted_uploads = store.abort_incomplete_uploads(
             "", since=since, only=state.large_uploads
         )
-    state.in_progress, state.since = True, time.time()
     state.large_uploads = [a.path for a in the_plan.of("upload") if a.size > MULTIPART_MIN]
-    state.save()
+    if the_plan.transfers or the_plan.of("delete-remote", "delete-local"):
+        # Marked in progress (durably) before anything moves; a run with nothing to move
+        # or delete cannot leave anything half done, and writes nothing here.
+        state.in_progress, state.since = True, time.time()
+        state.save()
     apply(
         the_plan,
         folder=folder,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 from ferry.errors import ConfigError, EncryptionError, FerryError, NotEncryptedError
-from ferry.storage.base import Encrypted, Store, check_key, local_errors
+from ferry.storage.base import Encrypted, ObjectInfo, Store, check_key, local_errors
 from ferry.storage.batch import run_many
 from ferry.sync.plan import LocalFile, RemoteFile, Synced
 from ferry.sync.state import SyncState, identity
@@ -20,6 +20,7 @@ from ferry.sync.state import SyncState, identity
 __all__ = [
     "CHECKSUM_KEY",
     "LocalScan",
+    "RemoteListing",
     "RemoteScan",
     "checksum_file",
     "scan_local",
@@ -45,11 +46,13 @@ def checksum_file(path: Path) -> str:
     return str(digest.hexdigest())
 
 
-@dataclass
 class LocalScan:
-    files: dict[str, LocalFile] = field(default_factory=dict)
-    symlinks: list[str] = field(default_factory=list)
-    hashed: int = 0
+    """The regular files below a folder, the symlinks set aside, how many were read."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, LocalFile] = {}
+        self.symlinks: list[str] = []
+        self.hashed = 0
 
 
 def scan_local(
@@ -111,16 +114,44 @@ def _local(stat: os.stat_result, digest: str) -> LocalFile:
     return LocalFile(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), digest)
 
 
-@dataclass
 class RemoteScan:
     """The objects a sync can use, and those it cannot (each with the reason)."""
 
-    files: dict[str, RemoteFile] = field(default_factory=dict)
-    unusable: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.files: dict[str, RemoteFile] = {}
+        self.unusable: list[tuple[str, str]] = []
+
+
+class RemoteListing:
+    """Every object below the store's root, listed by a thread of its own from the moment
+    this is made (so that the listing's round trips overlap the walk of the folder)."""
+
+    def __init__(self, store: Store) -> None:
+        self._objects: list[ObjectInfo] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._list, args=(store,), daemon=True)
+        self._thread.start()
+
+    def _list(self, store: Store) -> None:
+        try:
+            self._objects = list(store.list(""))
+        except BaseException as exc:  # raised again, in the caller's thread, by result()
+            self._error = exc
+
+    def result(self) -> list[ObjectInfo]:
+        """The listing; what listing raised, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._objects
 
 
 def scan_remote(
-    store: Store, local: dict[str, LocalFile], state: SyncState, workers: int
+    store: Store,
+    local: dict[str, LocalFile],
+    state: SyncState,
+    workers: int,
+    listing: Iterable[ObjectInfo] | None = None,
 ) -> RemoteScan:
     """Every object below the store's root. A listing that fails raises (so nothing is ever
     deleted because of a missing listing). An object whose key cannot be a local file name
@@ -129,10 +160,12 @@ def scan_remote(
 
     With an SSE-C key configured, each object the state cannot vouch was written with it
     is asked about once (a HEAD with the key): it is encrypted with it, stored without
-    SSE-C (``encrypted=False``: the plan rewrites it), or under another key (set aside)."""
+    SSE-C (``encrypted=False``: the plan rewrites it), or under another key (set aside).
+
+    ``listing``: the store's objects, when already listed (see :class:`RemoteListing`)."""
     scan = RemoteScan()
     remote = scan.files
-    for info in store.list(""):
+    for info in listing if listing is not None else store.list(""):
         if info.key.endswith("/") and info.size == 0:
             continue  # a "folder" marker (S3 console's Create folder): not a file
         reason = unusable_key(info.key)
@@ -200,8 +233,15 @@ def _encryption_of(
 _NAME_MAX = 255  # bytes in one file name, on Linux and macOS file systems
 
 
+# Keys that are plainly usable: short, of letters, digits and '-_.' parts, none empty nor
+# starting with '.' (so none is '.' or '..'). Most keys are; the others are checked in full.
+_PLAIN_KEY = re.compile(r"[\w\-][\w\-.]*(?:/[\w\-][\w\-.]*)*", re.ASCII)
+
+
 def unusable_key(key: str) -> str | None:
     """Why ``key`` cannot be a file inside the local folder, or None if it can."""
+    if len(key) <= _NAME_MAX and _PLAIN_KEY.fullmatch(key):
+        return None
     try:
         check_key(key)
     except ConfigError as exc:

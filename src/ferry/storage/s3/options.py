@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import logging
 import os
 import stat
@@ -131,6 +130,8 @@ class SseCKey:
                 logger.addFilter(_Redactor(self))
 
     def _id(self) -> str:
+        import hashlib  # here: importing it costs ~2 ms at every start, and few use SSE-C
+
         return hashlib.sha256(self._key).hexdigest()[:16]
 
     def __repr__(self) -> str:
@@ -172,7 +173,9 @@ class S3Options:
             False sends every request through boto3.
         part_size: bytes per part of a multipart upload and per ranged GET of a download.
         part_workers: parts of one file in flight at once.
-        multipart_threshold: files above this size are uploaded in parts.
+        multipart_threshold: files above this size are uploaded in parts; those up to it in
+            one request (read whole: fewer requests, and a part costs a server more than a
+            PUT of the same bytes; s5cmd sends up to 50 MiB in one request, rclone 200 MiB).
         copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
         copy_part_size: bytes per part of a multipart copy.
         credentials: explicit keys instead of the credential chain (rarely needed).
@@ -188,7 +191,7 @@ class S3Options:
     fast: bool = True
     part_size: int = 8 * 1024 * 1024
     part_workers: int = 8
-    multipart_threshold: int = 16 * 1024 * 1024
+    multipart_threshold: int = 64 * 1024 * 1024
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 512 * 1024 * 1024
     credentials: StaticCredentials | None = None

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import os
 import uuid
@@ -40,7 +41,7 @@ from ferry.storage.base import (
     check_key,
     local_errors,
 )
-from ferry.storage.local import temp_path
+from ferry.storage.local import temp_file_name
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3.errors import Context, bucket_missing
 from ferry.storage.s3.options import S3Options
@@ -139,18 +140,23 @@ class S3Store(BaseStore):
         return StoredObject(data, _info(key, body.meta))
 
     def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
-        path = Path(path)
-        with local_errors(path, "write"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            out = open(temp := temp_path(path), "wb")  # noqa: SIM115 - closed below
+        target = os.fspath(path)
+        temp = temp_file_name(target)
+        with local_errors(target, "write"):
+            fd = _create(temp)
         try:
-            with out, local_errors(path, "write"):  # a full disk mid-download, too
-                info = self._download(key, out.fileno(), progress)
-                os.replace(temp, path)
-        except NotFoundError as exc:
-            raise self._missing(exc, key) from exc
-        finally:
-            temp.unlink(missing_ok=True)
+            with local_errors(target, "write"):  # a full disk mid-download, too
+                try:
+                    info = self._download(key, fd, progress)
+                finally:
+                    os.close(fd)
+                os.replace(temp, target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            if isinstance(exc, NotFoundError):
+                raise self._missing(exc, key) from exc
+            raise
         return info
 
     def _download(self, key: str, fd: int, progress: Progress | None = None) -> ObjectInfo:
@@ -161,6 +167,8 @@ class S3Store(BaseStore):
         first = self.routes.reads.get(full, (0, part))
         _write(first.chunks, fd, 0, progress)
         meta = first.meta
+        if meta.size <= part:
+            return _info(key, meta)
 
         def fetch(start: int) -> None:
             end = min(start + part, meta.size)
@@ -406,6 +414,16 @@ _OPERATIONS = (
     "copy",
     "uploads",
 )
+
+
+def _create(path: str) -> int:
+    """Create the file ``path`` (a fresh temporary name) and its folders if need be."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, flags, 0o666)
 
 
 def _write(

@@ -54,7 +54,11 @@ _STANDARD_ATTRIBUTES = {
     "Cache-Control",
     "Storage-Class",
 }
-_CHUNK = 1024 * 1024
+# A body of up to _WHOLE bytes is read in one call; a longer one streams in chunks of at
+# least _CHUNK (measured on 400 MiB in 8 MiB ranges: 256 KiB chunks cost ~10-20% less CPU
+# than 1 MiB ones, whose fresh buffers perf shows page-faulted and zero-filled).
+_WHOLE = 1024 * 1024
+_CHUNK = 256 * 1024
 
 
 class UnrepresentableKey(FerryError):
@@ -140,6 +144,11 @@ class ObstoreTransport:
                 # An empty object has no byte 0: the range was unsatisfiable, not the read.
                 result = self._get(key, {k: v for k, v in options.items() if k != "range"})
             meta = _meta(result.meta, result.attributes)
+            start, stop = result.range
+        if stop - start <= _WHOLE:
+            # One chunk at most: read it in one call. A stream costs a round trip into
+            # obstore's runtime per chunk and one more to end (~20% of a small file's CPU).
+            return Body(meta, guard(_whole(result), ctx, from_obstore))
         chunks = guard(iter(result.stream(min_chunk_size=_CHUNK)), ctx, from_obstore)
         return Body(meta, chunks)
 
@@ -263,6 +272,10 @@ class ObstoreTransport:
         except FerryError:
             return True
         return True
+
+
+def _whole(result: Any) -> Iterator[Any]:
+    yield result.bytes()
 
 
 def _retry_config(max_attempts: int) -> dict[str, Any]:

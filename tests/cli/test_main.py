@@ -1,0 +1,94 @@
+"""The command group: every command registered lazily, and ``ferry --help`` without them."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ferry.cli import (
+    config_cmds,
+    copy_cmds,
+    dev_cmds,
+    exec_cmds,
+    experiments_cmds,
+    models_cmds,
+    runs_cmds,
+    storage_cmds,
+    sync_cmds,
+    ui_cmds,
+)
+from ferry.cli.main import LAZY_COMMANDS, SHORT_HELP, cli
+
+# Every command the command modules define (a new one must be added to LAZY_COMMANDS).
+DEFINED = [
+    *storage_cmds.COMMANDS,
+    *copy_cmds.COMMANDS,
+    *sync_cmds.COMMANDS,
+    config_cmds.config,
+    dev_cmds.dev,
+    experiments_cmds.experiments,
+    models_cmds.models,
+    models_cmds.objects,
+    ui_cmds.ui,
+    runs_cmds.run,
+    runs_cmds.runs,
+    runs_cmds.sweep_cmd,
+    exec_cmds.exec_,
+]
+
+
+def test_every_command_is_in_the_lazy_table() -> None:
+    assert {c.name for c in DEFINED} <= set(LAZY_COMMANDS)
+    for name, (module, attribute) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        assert command.name == name
+
+
+def _command(module: str, attribute: str) -> click.Command:
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, click.Command)
+    return command
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_HELP))
+@pytest.mark.parametrize("limit", [30, 45, 200])
+def test_the_static_help_is_the_commands_own(name: str, limit: int) -> None:
+    command = _command(*LAZY_COMMANDS[name])
+    known = SHORT_HELP[name]
+    if known is None:
+        assert command.hidden
+        return
+    assert not command.hidden
+    assert click.Command(name, help=known).get_short_help_str(limit) == (
+        command.get_short_help_str(limit)
+    )
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    code = (
+        "import sys; from ferry.cli.main import main; sys.argv = ['ferry', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.endswith('_cmds')))\n"
+        "print(sorted(m for m in ('boto3', 'pandas', 'ferry.sync') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    listing, imported, heavy = out.rsplit("\n", 3)[:3]
+    assert (imported, heavy) == ("[]", "[]")
+    shown = [line.split()[0] for line in listing.split("Commands:\n")[1].splitlines()]
+    hidden = {n for n, (m, a) in LAZY_COMMANDS.items() if _command(m, a).hidden}
+    assert shown == sorted(set(LAZY_COMMANDS) - hidden)
+
+
+def test_a_command_runs_through_the_lazy_table() -> None:
+    result = CliRunner().invoke(cli, ["sync", "--help"])
+    assert result.exit_code == 0
+    assert "Sync each mapping its own way" in result.output
+    assert CliRunner().invoke(cli, ["no-such-command"]).exit_code == 2

@@ -1,0 +1,59 @@
+"""A sync that has nothing to move stays light: no boto3, botocore nor pandas imported, and
+no platformdirs (its folder found by its own rule)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ferry.config import _user_config_dir
+from ferry.devserver import DEV_CREDENTIALS, LocalS3Server
+
+CODE = """
+import sys
+from ferry.cli.main import main
+sys.argv = ["ferry", "push", "logs"]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+heavy = ("boto3", "botocore", "pandas", "pyarrow", "platformdirs")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_a_no_op_push_imports_neither_boto3_nor_pandas(
+    tmp_path: Path, s3_server: LocalS3Server, bucket: str
+) -> None:
+    env = {**os.environ, **DEV_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server.url}
+    env["FERRY_REGION"] = "us-east-1"
+    cli = [sys.executable, "-c", "from ferry.cli.main import main; main()"]
+    init = subprocess.run([*cli, "init", f"s3://{bucket}/team"], cwd=tmp_path, env=env)
+    assert init.returncode == 0
+    for i in range(30):
+        (tmp_path / "data" / "logs" / f"{i}.txt").write_text(str(i))
+    run = lambda: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", CODE], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    first = run()  # uploads the 30 files
+    assert first.returncode == 0, first.stderr
+    again = run()  # nothing to move
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("xdg", [None, "/tmp/xdg-config", "relative/xdg", ""])
+def test_the_user_config_folder_is_platformdirs_one(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platformdirs
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert _user_config_dir() == Path(platformdirs.user_config_dir("ferry"))
