@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import click
 import pytest
@@ -92,3 +97,26 @@ def test_a_command_runs_through_the_lazy_table() -> None:
     assert result.exit_code == 0
     assert "Sync each mapping its own way" in result.output
     assert CliRunner().invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path: Path) -> None:
+    """Ctrl-C while a request hangs: no traceback, 'interrupted', and 130 as shells use."""
+    with socket.socket() as silent:  # accepts connections and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+        ferry = str(Path(sys.executable).parent / "ferry")
+        process = subprocess.Popen(
+            [ferry, "ls", "s3://bucket/"], env=env, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(2)  # started, and waiting for the silent server
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "error: interrupted (Ctrl-C)."

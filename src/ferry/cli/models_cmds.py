@@ -237,6 +237,13 @@ def models_load_test(obj: dict[str, Any], root: str, domain: str, model_id: str 
     )
 
 
+_MODELSTORE_HELP = """modelstore's command line, configured by modelstore's variables.
+
+MODEL_STORE_STORAGE is aws-s3 (with MODEL_STORE_AWS_BUCKET, and optionally
+MODEL_STORE_REGION and MODEL_STORE_AWS_ROOT_PREFIX) or filesystem (with
+MODEL_STORE_ROOT_PREFIX)."""
+
+
 def modelstore_main() -> None:
     """``python -m ferry.models``: modelstore's command line, from modelstore's variables.
 
@@ -244,9 +251,9 @@ def modelstore_main() -> None:
     ``MODEL_STORE_REGION``, ``MODEL_STORE_AWS_ROOT_PREFIX``) or ``filesystem``
     (``MODEL_STORE_ROOT_PREFIX``).
     """
-    from ferry.cli.main import FerryGroup
+    from ferry.cli.group import FerryGroup
 
-    group = FerryGroup("python -m ferry.models", help=modelstore_main.__doc__)
+    group = FerryGroup("python -m ferry.models", help=_MODELSTORE_HELP)
     group.add_command(ms_upload)
     group.add_command(ms_download)
     group(prog_name="python -m ferry.models")
