@@ -197,6 +197,7 @@ def test_cat_presign_mb_and_rb(run, bucket: str, raw, s3_server: LocalS3Server) 
     raw.put_object(Bucket=bucket, Key="notes.txt", Body=b"hello")
     assert run("cat", f"s3://{bucket}/notes.txt") == "hello"
     url = run("presign", f"s3://{bucket}/notes.txt", "--expires-in", "60").strip()
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Expires=60" in url  # SigV4
     with urllib.request.urlopen(url) as answer:  # no credentials: the URL is enough
         assert answer.read() == b"hello"
     assert "out of range" in run("presign", f"s3://{bucket}/notes.txt", "--expires-in", "0", code=3)

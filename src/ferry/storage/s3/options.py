@@ -259,6 +259,9 @@ class S3Options:
             session=session,
             max_pool_connections=self.concurrency + 4,
             s3={"addressing_style": "path"} if self.endpoint_url else None,
+            # requests are SigV4 anyway; this makes presigned URLs SigV4 too (botocore would
+            # presign with SigV2 in us-east-1, which newer buckets and regions refuse)
+            signature_version="s3v4",
         )
         if self.sse_c is not None:
             self.sse_c.redact_logs()
