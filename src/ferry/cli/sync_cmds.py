@@ -271,7 +271,11 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool, quiet: bool = False
             click.echo(
                 f"{outcome.mapping.name}: {changes} change(s), {skipped} identical"
                 + (f", {pending} waiting for the other direction" if pending else "")
-                + f" ({outcome.report.direction})"
+                + (
+                    f": {outcome.report.direction}"
+                    if outcome.report.direction.startswith("skipped")
+                    else f" ({outcome.report.direction})"
+                )
             )
             if outcome.report.refusal:
                 click.echo(
