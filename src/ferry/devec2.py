@@ -146,7 +146,7 @@ class LocalEc2Server:
     def __init__(self, *, port: int = 0, tools_dir: Path | None = None) -> None:
         self.port = port or free_port()
         self.tools_dir = tools_dir or default_tools_dir()
-        self.log_path = self.tools_dir / f"moto-{self.port}.log"
+        self.log_path = self.tools_dir / f"moto-{self.port}.log"  # removed after a clean stop
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -215,6 +215,7 @@ class LocalEc2Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalEc2Server:
         return self.start() if self._process is None else self

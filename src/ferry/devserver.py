@@ -109,6 +109,7 @@ class LocalS3Server:
         self.port = port or free_port()
         self.tools_dir = tools_dir or default_tools_dir()
         self.log_path = log_path or self.tools_dir / f"ministack-{self.port}.log"
+        self._own_log = log_path is None  # removed after a clean stop; kept after a crash
         self.services = services
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -188,6 +189,8 @@ class LocalS3Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if self._own_log:
+            self.log_path.unlink(missing_ok=True)
 
     def create_bucket(self, name: str) -> None:
         """Create a bucket on this server (idempotent)."""

@@ -78,6 +78,7 @@ def test_each_stop_signal_ends_it_within_two_seconds_leaving_nothing(stop: int) 
     started = time.monotonic()
     server.send_signal(stop)
     assert stopped_within(server, port, 2.0), f"still running {time.monotonic() - started:.1f} s"
+    assert not (TOOLS / f"ministack-{port}.log").exists()  # its log goes with it
 
 
 def test_a_port_in_use_is_an_error_naming_the_port() -> None:
