@@ -49,11 +49,28 @@ def test_s3fs_options_reach_s3_without_any_environment(
     assert again.get_project("p").experiments()[0].metric("m").value == 1.0
 
 
+def test_anon_reads_a_public_root_without_any_credentials(
+    s3_server: LocalS3Server, bucket: str
+) -> None:
+    """s3fs's anon=True: unsigned requests, so no credentials are looked for (both
+    transports: obstore's reads and listings, boto3's checks)."""
+    client_kwargs = {"endpoint_url": s3_server.url, "region_name": "us-east-1"}
+    writer = Rubicon(root_dir=f"s3://{bucket}/public", key="test", secret="test",
+                     client_kwargs=client_kwargs)
+    writer.create_project("open data").log_experiment("e").log_metric("m", 0.5)
+    with pytest.raises(CredentialsError, match="No AWS credentials"):
+        Rubicon(root_dir=f"s3://{bucket}/public", cache=False, max_attempts=1,
+                client_kwargs=client_kwargs).projects()
+    reader = Rubicon(root_dir=f"s3://{bucket}/public", cache=False, anon=True,
+                     client_kwargs=client_kwargs)
+    project = reader.get_project("open data")
+    assert project.experiments()[0].metric("m").value == 0.5
+
+
 def test_options_ferry_cannot_honour_are_accepted_with_one_warning(tmp_path: Path) -> None:
     with pytest.warns(UserWarning) as caught:
         rb = Rubicon(
             root_dir=str(tmp_path),
-            anon=True,
             use_listings_cache=False,
             client_kwargs={"verify": False},
             s3_additional_kwargs={"StorageClass": "STANDARD", "ACL": "private"},
@@ -61,7 +78,7 @@ def test_options_ferry_cannot_honour_are_accepted_with_one_warning(tmp_path: Pat
         )
     assert len(caught) == 1
     message = str(caught[0].message)
-    for name in ("anon=True", "use_listings_cache", "client_kwargs.verify", "ACL", "key/secret"):
+    for name in ("use_listings_cache", "client_kwargs.verify", "ACL", "key/secret"):
         assert name in message
     assert rb.storage_options == {"storage_class": "STANDARD"}
     assert rb.create_project("p").name == "p"

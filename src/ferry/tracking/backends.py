@@ -66,7 +66,11 @@ def open_root(config: dict[str, Any], given: dict[str, Any], options: StorageOpt
     if root.startswith("s3://"):
         from ferry.storage.s3 import S3Options
 
-        s3 = replace(S3Options.from_settings(settings), credentials=options.credentials)
+        s3 = replace(
+            S3Options.from_settings(settings),
+            credentials=options.credentials,
+            anonymous=options.anonymous,
+        )
         return open_store(root, s3_options=s3)
     return open_store(root, settings=settings)
 

@@ -179,6 +179,8 @@ class S3Options:
         copy_threshold: server-side copies above this size go in parts (S3: 5 GiB at most).
         copy_part_size: bytes per part of a multipart copy.
         credentials: explicit keys instead of the credential chain (rarely needed).
+        anonymous: send requests unsigned, needing no credentials: a public bucket's
+            objects (s3fs's and rubicon-ml's ``anon=True``).
     """
 
     endpoint_url: str | None = None
@@ -195,6 +197,7 @@ class S3Options:
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 512 * 1024 * 1024
     credentials: StaticCredentials | None = None
+    anonymous: bool = False
 
     def __post_init__(self) -> None:
         if self.region is not None:
@@ -261,7 +264,7 @@ class S3Options:
             s3={"addressing_style": "path"} if self.endpoint_url else None,
             # requests are SigV4 anyway; this makes presigned URLs SigV4 too (botocore would
             # presign with SigV2 in us-east-1, which newer buckets and regions refuse)
-            signature_version="s3v4",
+            signature_version=_unsigned() if self.anonymous else "s3v4",
         )
         if self.sse_c is not None:
             self.sse_c.redact_logs()
@@ -269,3 +272,9 @@ class S3Options:
 
     def describe_endpoint(self) -> str:
         return self.endpoint_url or f"AWS S3 ({self.region or 'your default region'})"
+
+
+def _unsigned() -> Any:
+    from botocore import UNSIGNED
+
+    return UNSIGNED

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ferry.errors import AlreadyExistsError, ConfigError, FerryError, MultiError, NotFoundError
 from ferry.storage.base import (
@@ -89,12 +89,14 @@ class S3Store(BaseStore):
         try:
             from ferry.storage.s3.via_obstore import ObstoreTransport
 
-            keys = self.options.env_credentials()
+            keys: dict[str, Any] | None = self.options.env_credentials()
+            if self.options.anonymous:
+                keys = {"skip_signature": True}
             if keys is not None and self.options.region is not None:
                 return ObstoreTransport(self.bucket, self.options, keys, self.options.region)
             session = self.options.session()
             region = self.options.region_for(session)
-            return ObstoreTransport(self.bucket, self.options, session, region)
+            return ObstoreTransport(self.bucket, self.options, keys or session, region)
         except (ImportError, ValueError):
             return None
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     # Static keys (access_key_id, secret_access_key, token), or a boto3 session whose
     # credential chain (profiles, SSO, instance roles) provides them.
-    Credentials: TypeAlias = dict[str, str] | boto3.session.Session
+    Credentials: TypeAlias = dict[str, Any] | boto3.session.Session
 
 __all__ = ["ObstoreTransport", "UnrepresentableKey"]
 
