@@ -85,7 +85,8 @@ def fill_ferry(data: dict[str, Any], server: LocalS3Server, bucket: str) -> dict
 
     local = WORK / "ui" / "ferry-root"
     shutil.rmtree(local, ignore_errors=True)
-    project = Rubicon(root_dir=str(local)).create_project(PROJECT)
+    rubicon = Rubicon(root_dir=str(local))
+    project = rubicon.create_project(PROJECT)
 
     def log(entry: dict[str, Any]) -> tuple[str, str | None]:
         run = project.log_experiment(entry["name"], tags=entry["tags"])
@@ -99,6 +100,7 @@ def fill_ferry(data: dict[str, Any], server: LocalS3Server, bucket: str) -> dict
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         logged = list(pool.map(log, data["experiments"]))
+    rubicon.close()  # as a training script's end: each series' last steps in one chunk
     server.create_bucket(bucket)
     store = open_store(f"s3://{bucket}/rubicon")
     files = upload_tree(store, local, workers=32)

@@ -163,8 +163,9 @@ class Backends:
             self._writer.flush()
 
     def close(self) -> None:
-        """Flush and stop the background writers."""
+        """Flush and stop the background writers; write the last chunk of each series."""
         with self._writer_lock:
             writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
+        self.repository.write_chunks()

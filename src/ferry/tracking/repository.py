@@ -9,7 +9,8 @@
             metrics/<slug>/metadata.json     parameters/<slug>/...    features/<slug>/...
             artifacts/<id>/...               dataframes/<id>/...
         <entity folder>/tags_<uuid>.json, comments_<uuid>.json
-        history/<experiment id>/<metric slug>/<step>.json     (ferry's metric steps)
+        history/<experiment id>/<metric slug>/<step>.json     (ferry's metric steps,
+            and chunk-<first>-<last>-<random>.json: the same steps, many at once; see series.py)
 
 Where rubicon-ml does a HEAD, a LIST and a PUT to log a metric, this repository does one
 create-only PUT: the store refuses a second metric of the same name atomically. Reads of
@@ -20,6 +21,7 @@ listed ETag is in the record cache are not fetched at all. Metric steps live out
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 import uuid
@@ -29,7 +31,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ferry.errors import AlreadyExistsError, MultiError, NotFoundError, RubiconException
+from ferry.errors import (
+    AlreadyExistsError,
+    FerryError,
+    MultiError,
+    NotFoundError,
+    RubiconException,
+)
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_many
 from ferry.tracking.codec import dumps, loads, slugify
@@ -46,6 +54,9 @@ from ferry.tracking.domain import (
     to_record,
 )
 from ferry.tracking.record_cache import RecordCache
+from ferry.tracking.series import Chunks, chunk_name, is_chunk, merge, step_of
+
+_log = logging.getLogger("ferry.tracking")
 
 __all__ = ["Annotations", "Repository", "Where", "plain", "warn_missing"]
 
@@ -135,6 +146,7 @@ class Repository:
         self.write_workers = workers
         self.cache = cache
         self.settled_after = settled_after
+        self.chunks = Chunks()
 
     # -- paths -------------------------------------------------------------------------
 
@@ -343,14 +355,37 @@ class Repository:
             ) from None
         folder = self.entity_dir(where, Metric, metric.name)
         self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
+        series = self.history_dir(where, metric.name)
+        full = self.chunks.add(series, point)
+        if full is not None:
+            self._write_chunk(series, full)
+
+    def _write_chunk(self, series: str, points: list[dict[str, Any]]) -> None:
+        """A chunk only saves readers GETs: its steps are stored one by one already, so a
+        chunk that cannot be written is left out rather than failing the logging call."""
+        try:
+            self.store.put(f"{series}/{chunk_name(points)}", dumps(points).encode())
+        except FerryError as exc:
+            _log.debug("steps of %s not written as a chunk: %s", series, exc)
+
+    def write_chunks(self) -> None:
+        """Write the steps logged since the last chunk of each series as its last chunk
+        (at close: later readers then read a few chunks instead of every step)."""
+        for series, points in self.chunks.drain().items():
+            self._write_chunk(series, points)
 
     def history(self, where: Where, name: str) -> list[dict[str, Any]]:
-        """The steps of a metric, by step (one listing; unchanged steps from the cache)."""
+        """The steps of a metric, by step: one listing, its chunks, and the steps no chunk
+        holds (unchanged objects from the record cache)."""
         listed = list(self.store.list(f"{self.history_dir(where, name)}/"))
         if not listed:
             self.get_named(where, Metric, name)  # raises if the metric does not exist
-        data = self.fetch_listed(listed)
-        return sorted((loads(data[o.key]) for o in listed if o.key in data), key=_step)
+        chunk_keys = [o for o in listed if is_chunk(o.key)]
+        chunks = [loads(data) for data in self.fetch_listed(chunk_keys).values()]
+        held = {point["step"] for chunk in chunks for point in chunk}
+        loose = [o for o in listed if not is_chunk(o.key) and step_of(o.key) not in held]
+        steps = self.fetch_listed(loose)
+        return merge(chunks, (loads(data) for data in steps.values()))
 
     # -- artifacts and dataframes --------------------------------------------------------
 
@@ -409,10 +444,6 @@ class Repository:
         # ordered UUIDs when ferry wrote them) give the order the records were made in.
         ordered = sorted(files, key=lambda o: (o.mtime.replace(microsecond=0), o.key))
         return Annotations([loads(data[o.key]) for o in ordered if o.key in data])
-
-
-def _step(point: dict[str, Any]) -> Any:
-    return point["step"]
 
 
 def ordered_uuid() -> str:
