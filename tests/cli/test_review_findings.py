@@ -40,6 +40,18 @@ def test_mv_onto_itself_is_refused_and_deletes_nothing(bucket: str, run, raw) ->
     assert keys(raw, bucket) == ["data/x", "model.bin"]
 
 
+def test_mv_into_its_own_subfolder_is_refused_and_loses_nothing(bucket: str, run, raw) -> None:  # type: ignore[no-untyped-def]
+    # a/x would be moved onto a/sub/x, itself a source moved (and then deleted): one of
+    # the two versions was lost and the move reported success.
+    raw.put_object(Bucket=bucket, Key="a/x", Body=b"A")
+    raw.put_object(Bucket=bucket, Key="a/sub/x", Body=b"B")
+    for verb in ("mv", "cp"):
+        out = run(verb, "-r", f"s3://{bucket}/a/", f"s3://{bucket}/a/sub/", code=3)
+        assert "also a source" in out
+    assert keys(raw, bucket) == ["a/sub/x", "a/x"]
+    assert raw.get_object(Bucket=bucket, Key="a/sub/x")["Body"].read() == b"B"
+
+
 def test_rm_incomplete_keeps_to_the_folder_named(bucket: str, run, raw) -> None:  # type: ignore[no-untyped-def]
     raw.create_multipart_upload(Bucket=bucket, Key="runs/run-10/ckpt.pt")
     raw.create_multipart_upload(Bucket=bucket, Key="runs/run-1/ckpt.pt")

@@ -125,13 +125,23 @@ def _transfer(
 
 def _refuse_onto_itself(src: Location, dst: Location, steps: list[Step], verb: str) -> None:
     """A copy or move of an object onto itself (as 'aws s3' refuses it): a move would
-    then delete the only copy."""
+    then delete the only copy. Nor onto another of its sources (a folder into its own
+    subfolder): that source would be overwritten before it is copied, and a move would
+    then delete the copy made there."""
     if src.store.url.rstrip("/") != dst.store.url.rstrip("/"):
         return
     same = [s.key for s in steps if s.key == s.dest_key]
     if same:
         raise ConfigError(
             f"Cannot {verb} {same[0]} onto itself.", "Give a destination other than the source."
+        )
+    sources = {s.key for s in steps}
+    onto = [s for s in steps if s.dest_key in sources]
+    if onto:
+        raise ConfigError(
+            f"Cannot {verb} {onto[0].key} to {onto[0].dest_key}: that key is also a source "
+            f"of this {verb}, and would be overwritten before it is copied.",
+            "Give a destination folder that neither holds the source nor lies inside it.",
         )
 
 
