@@ -159,3 +159,30 @@ def test_sync_between_nested_prefixes_is_refused(bucket, ferry, raw) -> None:  #
     out = ferry("sync", f"s3://{bucket}/data/sub", f"s3://{bucket}/data", "--delete", code=3)
     assert "overlap" in out
     assert len(keys(raw, bucket, "data/")) == 3
+
+
+def test_a_file_written_after_the_scan_is_never_sent_under_its_old_checksum(
+    tmp_path, bucket, raw, s3_server, dev_credentials, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The object was tagged with the checksum of the content scanned, but held the content
+    # written since: another machine holding the old content then saw it 'identical'.
+    from ferry.config import load_settings
+    from ferry.sync.paths import sync_paths
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = load_settings({"endpoint_url": s3_server.url, "region": "us-east-1"})
+    src, other, url = tmp_path / "src", tmp_path / "other", f"s3://{bucket}/data"
+    write(src, "f.txt", "version-1")
+    write(other, "f.txt", "version-1")
+
+    def edit(plan) -> None:  # type: ignore[no-untyped-def]  # same size, after the scan
+        (src / "f.txt").write_text("version-2")
+
+    out = sync_paths(str(src), url, settings, on_plan=edit)
+    assert any("changed after the sync looked at it" in m for _, m in out.report.errors)
+    pulled = sync_paths(url, str(other), settings)
+    assert pulled.report.errors == []
+    assert (other / "f.txt").read_text() != "version-1" or keys(raw, bucket, "data/") == []
+    sync_paths(str(src), url, settings)  # nothing writes to it now: sent
+    sync_paths(url, str(other), settings)
+    assert (other / "f.txt").read_text() == "version-2"

@@ -178,19 +178,21 @@ def _transfer(
     """The call that carries out one transfer action."""
     folder = targets.root
     if action.kind == "upload":
-        return partial(_upload, store, folder, action.path, local[action.path])
+        return partial(_upload, store, folder, action.path, local[action.path], state)
     if action.kind == "encrypt":
-        return partial(_encrypt, store, folder, action.path, local[action.path])
+        return partial(_encrypt, store, folder, action.path, local[action.path], state)
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
     return partial(_download, store, targets, action.path, state)
 
 
-def _encrypt(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
+def _encrypt(
+    store: Store, folder: Path, path: str, file: LocalFile, state: SyncState
+) -> ObjectInfo:
     """Rewrite the object with the key, server-side (in parts past 5 GiB)."""
     if isinstance(store, Encrypted):
         return store.encrypt(path)
-    return _upload(store, folder, path, file)
+    return _upload(store, folder, path, file, state)
 
 
 def _count(report: Report, action: Action) -> None:
@@ -237,11 +239,30 @@ class _Targets:
         return f"{self.folder}/{rel}"
 
 
-def _upload(store: Store, folder: Path, path: str, file: LocalFile) -> ObjectInfo:
+def _upload(
+    store: Store, folder: Path, path: str, file: LocalFile, state: SyncState
+) -> ObjectInfo:
     """A local file problem (gone, a folder in the way, unreadable) becomes that file's
-    error, not the end of the sync."""
+    error, not the end of the sync. The object is tagged with the checksum the scan
+    read: a file written to since then is not sent (its tag would vouch for content it
+    does not hold, and another machine holding that content would take it as identical)."""
+    unchanged_since_scan(folder / path, state, path)
     with local_errors(folder / path, "read"):
-        return store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
+        info = store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
+    if _changed(folder / path, state, path):
+        raise FerryError(
+            f"{path} changed while it was being sent; the bucket's copy may not match it.",
+            "Run the sync again once nothing writes to it (it is sent again then).",
+        )
+    return info
+
+
+def _changed(target: Path, state: SyncState, path: str) -> bool:
+    try:
+        unchanged_since_scan(target, state, path)
+    except FerryError:
+        return True
+    return False
 
 
 def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> ObjectInfo:
