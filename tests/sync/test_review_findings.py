@@ -186,3 +186,35 @@ def test_a_file_written_after_the_scan_is_never_sent_under_its_old_checksum(
     sync_paths(str(src), url, settings)  # nothing writes to it now: sent
     sync_paths(url, str(other), settings)
     assert (other / "f.txt").read_text() == "version-2"
+
+
+def test_a_teammates_version_pushed_during_the_sync_is_never_deleted(
+    tmp_path, bucket, ferry, raw, s3_server
+) -> None:  # type: ignore[no-untyped-def]
+    # A deleted m.bin locally; while A's sync uploaded another file, B pushed a new m.bin.
+    # The deletes ran after the transfers, on the listing taken before: B's version went.
+    from ferry.config import load_settings
+    from ferry.sync import find_workspace, run_workspace
+
+    a = workspace(tmp_path / "a", bucket, ferry)
+    write(a, "data/models/m.bin", "v1")
+    ferry("push", "models", cwd=a)
+    (a / "data/models/m.bin").unlink()
+    write(a, "data/models/other.bin", "new here")
+
+    @contextmanager
+    def progress(name):  # type: ignore[no-untyped-def]
+        def on_file(size: int) -> None:  # B pushes its retrained model meanwhile
+            raw.put_object(Bucket=bucket, Key="team/models/m.bin", Body=b"v2 by b")
+
+        yield None, on_file
+
+    settings = load_settings({"endpoint_url": s3_server.url, "region": "us-east-1"}, cwd=a)
+    result = run_workspace(
+        find_workspace(a), "sync", settings, mappings=("models",), progress=progress
+    )
+    body = raw.get_object(Bucket=bucket, Key="team/models/m.bin")["Body"].read()
+    assert body == b"v2 by b"
+    assert any("changed in the bucket" in m for _, m in result.outcomes[0].report.errors)
+    ferry("sync", "models", cwd=a)  # the next sync brings B's version here
+    assert (a / "data/models/m.bin").read_text() == "v2 by b"

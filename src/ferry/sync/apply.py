@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
 from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
-from ferry.storage.batch import run_collect
+from ferry.storage.batch import run_collect, run_many
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_file
 from ferry.sync.state import SyncState, identity
@@ -114,7 +114,14 @@ def apply(
         report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
     if not halt.is_set():
-        _delete(plan, targets, store, state, report)
+        _delete(
+            plan,
+            targets,
+            store,
+            state,
+            report,
+            _unchanged_remote(plan, store, remote, workers, report),
+        )
     for action in plan.of("skip"):
         there = remote[action.path]
         if record_skips:
@@ -239,9 +246,7 @@ class _Targets:
         return f"{self.folder}/{rel}"
 
 
-def _upload(
-    store: Store, folder: Path, path: str, file: LocalFile, state: SyncState
-) -> ObjectInfo:
+def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncState) -> ObjectInfo:
     """A local file problem (gone, a folder in the way, unreadable) becomes that file's
     error, not the end of the sync. The object is tagged with the checksum the scan
     read: a file written to since then is not sent (its tag would vouch for content it
@@ -305,8 +310,42 @@ def _record(
     state.synced[path] = Synced(digest, outcome.etag, sse)
 
 
-def _delete(plan: Plan, targets: _Targets, store: Store, state: SyncState, report: Report) -> None:
-    remote_gone = [a.path for a in plan.of("delete-remote")]
+def _unchanged_remote(
+    plan: Plan, store: Store, remote: dict[str, RemoteFile], workers: int, report: Report
+) -> list[str]:
+    """The objects to delete that are still as the scan listed them. The deletes come
+    after every transfer, maybe hours after the listing: an object another writer
+    replaced meanwhile was never compared with anything, and is left (and reported)."""
+    paths = [a.path for a in plan.of("delete-remote")]
+    if not paths:
+        return []
+    calls = {p: partial(_etag_now, store, p) for p in paths}
+    try:
+        now = run_many("Checking the bucket before deleting", calls, workers)
+    except FerryError as exc:
+        report.errors.append(("(deleting in the bucket)", f"nothing deleted: {exc}"))
+        return []
+    changed = [p for p in paths if now[p] is not None and now[p] != remote[p].etag]
+    report.errors += [
+        (p, "changed in the bucket after the sync looked at it; it was left as it is")
+        for p in changed
+    ]
+    return [p for p in paths if p not in changed]
+
+
+def _etag_now(store: Store, path: str) -> str | None:
+    """The object's ETag as listed now (a listing needs no SSE-C key), None if gone."""
+    return next((i.etag for i in store.list(path) if i.key == path), None)
+
+
+def _delete(
+    plan: Plan,
+    targets: _Targets,
+    store: Store,
+    state: SyncState,
+    report: Report,
+    remote_gone: list[str],
+) -> None:
     failed: set[str] = set()
     if remote_gone:
         try:
