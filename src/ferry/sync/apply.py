@@ -319,9 +319,14 @@ def _unchanged_remote(
     paths = [a.path for a in plan.of("delete-remote")]
     if not paths:
         return []
-    calls = {p: partial(_etag_now, store, p) for p in paths}
     try:
-        now = run_many("Checking the bucket before deleting", calls, workers)
+        if len(paths) > len(remote) // _PAGE + 1:
+            # more keys to check than pages in one listing of the whole mapping
+            listed = {i.key: i.etag for i in store.list("")}
+            now = {p: listed.get(p) for p in paths}
+        else:
+            calls = {p: partial(_etag_now, store, p) for p in paths}
+            now = run_many("Checking the bucket before deleting", calls, workers)
     except FerryError as exc:
         report.errors.append(("(deleting in the bucket)", f"nothing deleted: {exc}"))
         return []
@@ -331,6 +336,9 @@ def _unchanged_remote(
         for p in changed
     ]
     return [p for p in paths if p not in changed]
+
+
+_PAGE = 1000  # keys per page of a listing
 
 
 def _etag_now(store: Store, path: str) -> str | None:
