@@ -288,7 +288,7 @@ def test_missing_bucket_is_told_apart_from_a_missing_key(
         with pytest.raises(BucketNotFoundError) as caught:
             action()
         assert "does not exist" in str(caught.value)
-        assert "aws s3 mb s3://no-such-bucket-here" in str(caught.value)
+        assert "ferry mb s3://no-such-bucket-here" in str(caught.value)
     with pytest.raises(NotFoundError) as caught:
         S3Store(f"s3://{bucket}", s3_options).get("no-such-key")
     assert not isinstance(caught.value, BucketNotFoundError)

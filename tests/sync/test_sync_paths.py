@@ -89,6 +89,34 @@ def test_sync_with_an_s3_url_takes_exactly_two_paths(ferry, bucket: str) -> None
     assert "takes a source and a destination" in ferry("sync", f"s3://{bucket}/x", code=3)
 
 
+def test_a_mistyped_source_changes_nothing_even_with_delete(
+    tmp_path: Path,
+    bucket: str,
+    ferry,
+    raw,  # type: ignore[no-untyped-def]
+) -> None:
+    # 'aws s3 sync s3://b/typo/ dir --delete' empties dir: a source with nothing there is
+    # refused before anything is listed for deletion.
+    here = tmp_path / "here"
+    write(here, "keep.txt", "k")
+    raw.put_object(Bucket=bucket, Key="dst/keep.txt", Body=b"k")
+    out = ferry("sync", f"s3://{bucket}/typo", str(here), "--delete", "--yes", code=5)
+    assert "Nothing at" in out and "nothing was changed" in out
+    out = ferry("sync", f"s3://{bucket}/typo/", f"s3://{bucket}/dst/", "--delete", "--yes", code=5)
+    assert "Nothing at" in out
+    out = ferry("sync", str(tmp_path / "nope"), f"s3://{bucket}/dst", "--delete", "--yes", code=5)
+    assert "No folder at" in out
+    out = ferry("sync", str(here / "keep.txt"), f"s3://{bucket}/dst", code=3)
+    assert "is a file" in out
+    assert (here / "keep.txt").read_text() == "k"
+    assert keys(raw, bucket, "dst/") == ["dst/keep.txt"]
+
+
+def test_two_local_folders_outside_a_workspace_are_refused(tmp_path: Path, ferry) -> None:  # type: ignore[no-untyped-def]
+    out = ferry("sync", str(tmp_path / "a"), str(tmp_path / "b"), code=3, cwd=tmp_path)
+    assert "Neither" in out and "rsync" in out
+
+
 def test_mapping_exclude_and_include_in_ferry_toml(
     tmp_path: Path,
     bucket: str,

@@ -102,12 +102,28 @@ def sync(ctx: click.Context, /, delete: bool, **kwargs: Any) -> None:
     if any(a.startswith("s3://") for a in args):
         _sync_paths(ctx, delete=delete, **kwargs)
         return
+    if len(args) == 2 and not _in_a_workspace():
+        raise ConfigError(
+            f"Neither {args[0]} nor {args[1]} is an s3:// URL, and there is no workspace "
+            "here whose mappings they could name.",
+            "ferry sync SRC DST needs an s3:// side (two local folders: use rsync).",
+        )
     if delete:
         raise ConfigError(
             "--delete is for the 'ferry sync SRC DST' form.",
             "A workspace deletes what its state proves was deleted; drop --delete.",
         )
     _run(ctx, "sync", **kwargs)
+
+
+def _in_a_workspace() -> bool:
+    from ferry.sync import find_workspace
+
+    try:
+        find_workspace(Path.cwd())
+    except ConfigError:
+        return False
+    return True
 
 
 def _sync_paths(

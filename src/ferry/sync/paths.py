@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, NotFoundError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.storage.filters import Filters
@@ -54,8 +54,10 @@ def sync_paths(
     """Make ``dest`` hold what ``source`` holds (a local folder or an ``s3://`` prefix).
 
     Raises:
-        ConfigError: both sides are local, the source folder is missing, or the delete
-            guard refused (nothing was changed).
+        ConfigError: both sides are local, a side is a file, or the delete guard refused
+            (nothing was changed).
+        NotFoundError: the source folder is missing, or nothing is below the source prefix
+            (nothing was changed: a mistyped source never empties the destination).
     """
     from ferry.storage import open_store
 
@@ -76,6 +78,7 @@ def sync_paths(
         )
     pushing = dest.startswith("s3://")
     folder = Path(source if pushing else dest).expanduser().absolute()
+    _check_local(source if pushing else dest, folder, pushing)
     url = _folder_url(dest if pushing else source)
     store = open_store(url, settings=settings)
     mapping = Mapping(folder.name or "sync", ".", "", "push" if pushing else "pull", "local-wins")
@@ -99,6 +102,22 @@ def sync_paths(
             deletes="asked" if delete else False,
             size_only=size_only,
             filters=filters,
+            source_must_exist=True,
+        )
+
+
+def _check_local(given: str, folder: Path, is_source: bool) -> None:
+    """The local side is a folder; a missing source folder is refused (a pull makes its
+    destination folder)."""
+    if folder.is_file():
+        raise ConfigError(
+            f"{given} is a file; ferry sync SRC DST syncs folders.",
+            "Give a folder, or copy one file with ferry cp.",
+        )
+    if is_source and not folder.is_dir():
+        raise NotFoundError(
+            f"No folder at {given} (the source).",
+            "Check the path; nothing was changed.",
         )
 
 
@@ -219,6 +238,11 @@ def _sync_remote(
 
     at = source_prefix
     src = {i.key[len(at) :]: i for i in tree_keys(source, at, filters)}
+    if not src and not any(True for _ in source.list(at)):
+        raise NotFoundError(
+            f"Nothing at {source.url}/{at} (the source).",
+            "Check the bucket and prefix (ferry ls); nothing was changed.",
+        )
     dst = {i.key: i for i in tree_keys(dest, "", filters)}
     unsure = [
         p for p in src if p in dst and src[p].size == dst[p].size and src[p].etag != dst[p].etag

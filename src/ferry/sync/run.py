@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from ferry.errors import ConfigError
+from ferry.errors import ConfigError, NotFoundError
 from ferry.storage.base import AbortsUploads, Store
 from ferry.storage.filters import Filters
 from ferry.storage.transfer import EVERYTHING
@@ -251,6 +251,7 @@ def sync_folder(
     deletes: bool | Literal["asked"] = True,
     size_only: bool = False,
     filters: Filters = EVERYTHING,
+    source_must_exist: bool = False,
 ) -> Outcome:
     """Sync ``folder`` with ``store`` as ``mapping`` says: scan both sides, plan, check the
     deletes, apply. Raises before changing anything if a listing fails or the plan would
@@ -264,6 +265,9 @@ def sync_folder(
             though not for more than ``delete_threshold`` of a side.
         size_only: same size means same content (no checksums compared).
         filters: ``--exclude``/``--include`` rules, added after the mapping's own.
+        source_must_exist: a pull from a prefix with nothing below it raises
+            :class:`NotFoundError` (``ferry sync SRC DST``: a mistyped source must not
+            empty the folder).
     """
     direction = direction_for(mapping, mode)
     report = Report(mapping.name, direction or f"skipped ({mapping.direction}-only)")
@@ -278,6 +282,11 @@ def sync_folder(
     report.symlinks = local.symlinks
     scanned = scan_remote(store, local.files, state, workers, listing.result())
     remote = scanned.files
+    if source_must_exist and direction == "pull" and not remote and not scanned.unusable:
+        raise NotFoundError(
+            f"Nothing at {store.url}/ (the source).",
+            "Check the bucket and prefix (ferry ls); nothing was changed.",
+        )
     report.errors += [(key, f"skipped: {why}") for key, why in scanned.unusable]
     # Set aside: neither side of such a path may be touched (its object is there, only
     # unusable: it must not look deleted), and its state is kept.

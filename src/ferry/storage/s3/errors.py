@@ -297,6 +297,5 @@ def bucket_missing(ctx: Context) -> BucketNotFoundError:
     """The error for a bucket that does not exist."""
     return BucketNotFoundError(
         f"Bucket {ctx.bucket!r} does not exist at {ctx.endpoint}.",
-        f"Check for a typo, or create it: aws s3 mb s3://{ctx.bucket} "
-        "(ferry does not create buckets).",
+        f"Check for a typo, or create it: ferry mb s3://{ctx.bucket}",
     )
