@@ -228,3 +228,41 @@ def test_a_teammates_version_pushed_during_the_sync_is_never_deleted(
     assert keys(raw, bucket, "team/models/") == ["team/models/m.bin", "team/models/other.bin"]
     ferry("sync", "models", cwd=a)  # the next sync brings B's version here
     assert (a / "data/models/m.bin").read_text() == "v2 by b"
+
+
+def test_a_file_saved_again_while_it_is_sent_never_goes_out_under_its_old_checksum(
+    tmp_path, bucket, raw, s3_server, dev_credentials, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The writer saved the file again (same size) between the last check and the read: the
+    # object held the new bytes under the old checksum, was reported 'changed while sent',
+    # and left so: a machine holding the old bytes pulled it as 'identical', no error.
+    from ferry.config import load_settings
+    from ferry.storage.s3.store import S3Store
+    from ferry.sync.paths import sync_paths
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = load_settings({"endpoint_url": s3_server.url, "region": "us-east-1"})
+    src, other, url = tmp_path / "src", tmp_path / "other", f"s3://{bucket}/data"
+    write(src, "f.txt", "version-1")
+    write(other, "f.txt", "version-1")
+
+    def saved_again(send):  # type: ignore[no-untyped-def]
+        def sending(self, key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            (src / "f.txt").write_text("version-2")
+            return send(self, key, *args, **kwargs)
+
+        return sending
+
+    sends = {name: getattr(S3Store, name) for name in ("put", "put_file")}
+    for name, send in sends.items():
+        monkeypatch.setattr(S3Store, name, saved_again(send))
+    sync_paths(str(src), url, settings)
+    for name, send in sends.items():
+        monkeypatch.setattr(S3Store, name, send)
+    pulled = sync_paths(url, str(other), settings)
+    assert pulled.report.errors == []
+    there = raw.get_object(Bucket=bucket, Key="data/f.txt")["Body"].read()
+    assert (other / "f.txt").read_bytes() == there
+    sync_paths(str(src), url, settings)  # nothing writes to it now: sent
+    sync_paths(url, str(other), settings)
+    assert (other / "f.txt").read_text() == "version-2"

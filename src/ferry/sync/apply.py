@@ -20,7 +20,7 @@ from ferry.errors import EndpointError, FerryError, InterruptedTransferError, Mu
 from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
 from ferry.storage.batch import run_collect, run_many
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
-from ferry.sync.scan import CHECKSUM_KEY, checksum_file
+from ferry.sync.scan import CHECKSUM_KEY, checksum_bytes, checksum_file
 from ferry.sync.state import SyncState, identity
 
 __all__ = ["Report", "apply"]
@@ -252,6 +252,18 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
     read: a file written to since then is not sent (its tag would vouch for content it
     does not hold, and another machine holding that content would take it as identical)."""
     unchanged_since_scan(folder / path, state, path)
+    if file.size <= LARGE:
+        # Read once, checked, and sent as read: the tag is that of the very bytes sent (a
+        # write after the scan that left size and times alone, or one landing while the
+        # file was read, would otherwise go out under the old checksum).
+        with local_errors(folder / path, "read"):
+            data = (folder / path).read_bytes()
+        if checksum_bytes(data) != file.checksum:
+            raise FerryError(
+                f"{path} changed after the sync looked at it; it was left as it is.",
+                "Run the sync again once nothing writes to it.",
+            )
+        return store.put(path, data, metadata={CHECKSUM_KEY: file.checksum})
     with local_errors(folder / path, "read"):
         info = store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
     if _changed(folder / path, state, path):

@@ -22,6 +22,7 @@ __all__ = [
     "LocalScan",
     "RemoteListing",
     "RemoteScan",
+    "checksum_bytes",
     "checksum_file",
     "scan_local",
     "scan_remote",
@@ -44,6 +45,13 @@ def checksum_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return str(digest.hexdigest())
+
+
+def checksum_bytes(data: bytes) -> str:
+    """:func:`checksum_file` of a file holding ``data``."""
+    import xxhash
+
+    return str(xxhash.xxh3_128_hexdigest(data))
 
 
 class LocalScan:
