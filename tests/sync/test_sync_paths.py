@@ -172,3 +172,11 @@ def test_resolve_settles_a_manual_conflict_either_way(
     assert "not inside a mapped folder" in ferry(
         "resolve", "x.txt", "--keep", "local", cwd=ws, code=3
     )
+
+
+def test_a_mistyped_source_makes_no_destination_folder(tmp_path: Path, bucket: str, ferry) -> None:  # type: ignore[no-untyped-def]
+    # The refusal says 'nothing was changed', yet the pull had made the folder (and its
+    # parents) before it found nothing at the source.
+    out = ferry("sync", f"s3://{bucket}/typo", str(tmp_path / "new" / "dir"), code=5)
+    assert "nothing was changed" in out
+    assert not (tmp_path / "new").exists()

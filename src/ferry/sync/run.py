@@ -273,6 +273,7 @@ def sync_folder(
     report = Report(mapping.name, direction or f"skipped ({mapping.direction}-only)")
     if direction is None:
         return Outcome(mapping, None, Plan(), report)
+    made = _first_missing(folder)
     _check_folder(folder, mapping, direction)
     listing = RemoteListing(store)  # the bucket is listed while the folder is walked
     state = SyncState.load(state_path, origin)
@@ -283,6 +284,7 @@ def sync_folder(
     scanned = scan_remote(store, local.files, state, workers, listing.result())
     remote = scanned.files
     if source_must_exist and direction == "pull" and not remote and not scanned.unusable:
+        _unmake(folder, made)  # the destination folder this pull made, still empty
         raise NotFoundError(
             f"Nothing at {store.url}/ (the source).",
             "Check the bucket and prefix (ferry ls); nothing was changed.",
@@ -359,6 +361,29 @@ def _without_deletes(the_plan: Plan) -> Plan:
         for a in the_plan.actions
     ]
     return Plan(kept)
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return missing
+        missing = path
+    return missing
+
+
+def _unmake(folder: Path, made: Path | None) -> None:
+    """Remove the empty folders from ``folder`` up to ``made`` (those this run made)."""
+    if made is None:
+        return
+    for path in (folder, *folder.parents):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == made:
+            return
 
 
 def _check_folder(folder: Path, mapping: Mapping, direction: str) -> None:
