@@ -180,3 +180,28 @@ def test_a_mistyped_source_makes_no_destination_folder(tmp_path: Path, bucket: s
     out = ferry("sync", f"s3://{bucket}/typo", str(tmp_path / "new" / "dir"), code=5)
     assert "nothing was changed" in out
     assert not (tmp_path / "new").exists()
+
+
+def test_s3_to_s3_with_filters_excluding_everything_lists_the_source_once(
+    bucket: str,
+    ferry,
+    raw,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    # Nothing selected: the source was listed again, whole, to tell 'nothing there' from
+    # 'nothing chosen' (a second full listing of a large prefix); one listing tells both.
+    from ferry.storage.s3.store import S3Store
+
+    raw.put_object(Bucket=bucket, Key="src/a.txt", Body=b"a")
+    raw.put_object(Bucket=bucket, Key="dst/b.txt", Body=b"b")
+    listed: list[str] = []
+    real = S3Store.list
+
+    def counted(self, prefix=""):  # type: ignore[no-untyped-def]
+        listed.append(self.url)
+        return real(self, prefix)
+
+    monkeypatch.setattr(S3Store, "list", counted)
+    ferry("sync", f"s3://{bucket}/src", f"s3://{bucket}/dst", "--exclude", "*", "--delete")
+    assert listed.count(f"s3://{bucket}/src") == 1
+    assert keys(raw, bucket, "dst/") == ["dst/b.txt"]

@@ -237,8 +237,13 @@ def _sync_remote(
     from ferry.sync.scan import CHECKSUM_KEY
 
     at = source_prefix
-    src = {i.key[len(at) :]: i for i in tree_keys(source, at, filters)}
-    if not src and not any(True for _ in source.list(at)):
+    listed = list(source.list(at))  # once: it tells 'nothing there' from 'nothing chosen'
+    src = {
+        i.key[len(at) :]: i
+        for i in listed
+        if not (i.key.endswith("/") and i.size == 0) and filters.selects(i.key[len(at) :])
+    }
+    if not listed:
         raise NotFoundError(
             f"Nothing at {source.url}/{at} (the source).",
             "Check the bucket and prefix (ferry ls); nothing was changed.",
