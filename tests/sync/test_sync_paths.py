@@ -117,6 +117,14 @@ def test_two_local_folders_outside_a_workspace_are_refused(tmp_path: Path, ferry
     assert "Neither" in out and "rsync" in out
 
 
+def test_two_mapping_names_in_a_broken_workspace_show_its_error(tmp_path: Path, ferry) -> None:  # type: ignore[no-untyped-def]
+    # 'ferry sync logs models' in a workspace whose ferry.toml has a mistake said there was
+    # no workspace here at all (and suggested rsync), hiding the mistake to fix.
+    (tmp_path / "ferry.toml").write_text('[workspace]\nremote_root = "s3://b/team"\nmapings = []\n')
+    out = ferry("sync", "logs", "models", code=3, cwd=tmp_path)
+    assert "mapings" in out and "Neither" not in out
+
+
 def test_mapping_exclude_and_include_in_ferry_toml(
     tmp_path: Path,
     bucket: str,

@@ -117,13 +117,15 @@ def sync(ctx: click.Context, /, delete: bool, **kwargs: Any) -> None:
 
 
 def _in_a_workspace() -> bool:
-    from ferry.sync import find_workspace
+    """Whether a workspace is here; one whose ferry.toml has a mistake raises its error."""
+    from ferry.config import CONFIG_FILE_NAME, read_config_file
 
-    try:
-        find_workspace(Path.cwd())
-    except ConfigError:
-        return False
-    return True
+    here = Path.cwd()
+    return any(
+        (folder / CONFIG_FILE_NAME).is_file()
+        and "workspace" in read_config_file(folder / CONFIG_FILE_NAME)
+        for folder in (here, *here.parents)
+    )
 
 
 def _sync_paths(
