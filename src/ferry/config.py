@@ -96,6 +96,7 @@ class Settings:
     cache_dir: str | None = None
     cache_max_bytes: int = 10 * 1024**3
     offline: bool = False
+    no_sign_request: bool = False
     endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -121,7 +122,7 @@ def _show(value: object) -> str:
 
 
 _INT_SETTINGS = {"max_attempts", "concurrency", "cache_max_bytes"}
-_BOOL_SETTINGS = {"offline"}
+_BOOL_SETTINGS = {"offline", "no_sign_request"}
 _ENV_ONLY = {"sse_c_key"}
 # Top-level tables of ferry.toml and who reads them.
 TABLES = ("ferry", "workspace", "run")

@@ -68,3 +68,21 @@ def test_config_show_says_where_each_setting_came_from(
     assert shown["concurrency"] == {"value": "7", "source": "env FERRY_CONCURRENCY"}
     assert shown["sse_c_key"]["value"] == "<redacted>"
     assert key not in result.output
+
+
+def test_no_sign_request_reads_a_public_bucket_without_credentials(
+    run, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # aws's --no-sign-request: unsigned requests, so no credentials are looked for (ls
+    # lists through boto3, cat reads and sync pulls through obstore).
+    run("cp", __file__, f"s3://{bucket}/open/test.py")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert "No AWS credentials" in run("ls", f"s3://{bucket}/open/", code=4)
+    assert "test.py" in run("--no-sign-request", "ls", f"s3://{bucket}/open/")
+    assert "no_sign_request" in run("--no-sign-request", "cat", f"s3://{bucket}/open/test.py")
+    run("--no-sign-request", "sync", f"s3://{bucket}/open", str(tmp_path / "here"))
+    assert (tmp_path / "here" / "test.py").read_text() == Path(__file__).read_text()
+    monkeypatch.setenv("FERRY_NO_SIGN_REQUEST", "true")
+    assert "test.py" in run("ls", f"s3://{bucket}/open/")

@@ -80,6 +80,12 @@ SHORT_HELP: dict[str, str | None] = {
 @click.option("--region", help="AWS region code, e.g. eu-central-1.")
 @click.option("--profile", help="AWS profile from ~/.aws/config.")
 @click.option(
+    "--no-sign-request",
+    is_flag=True,
+    default=None,
+    help="Send requests unsigned: a public bucket, no credentials needed.",
+)
+@click.option(
     "--debug",
     is_flag=True,
     help="Show tracebacks and log every request (SSE-C keys redacted).",
@@ -91,10 +97,13 @@ def cli(
     endpoint_url: str | None,
     region: str | None,
     profile: str | None,
+    no_sign_request: bool | None,
     debug: bool,
 ) -> None:
     """ferry keeps a machine-learning team's work in S3."""
     ctx.obj = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
+    if no_sign_request:
+        ctx.obj["no_sign_request"] = True
     if debug:
         import logging
 

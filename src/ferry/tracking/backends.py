@@ -66,11 +66,7 @@ def open_root(config: dict[str, Any], given: dict[str, Any], options: StorageOpt
     if root.startswith("s3://"):
         from ferry.storage.s3 import S3Options
 
-        s3 = replace(
-            S3Options.from_settings(settings),
-            credentials=options.credentials,
-            anonymous=options.anonymous,
-        )
+        s3 = replace(S3Options.from_settings(settings), credentials=options.credentials)
         return open_store(root, s3_options=s3)
     return open_store(root, settings=settings)
 

@@ -13,7 +13,7 @@ s3fs option                                 ferry
 ``client_kwargs={"region_name": ...}``      ``region``
 ``client_kwargs={"aws_access_key_id"...}``  explicit credentials
 ``s3_additional_kwargs={"StorageClass"}``   ``storage_class``
-``anon=True``                               ``anonymous``: unsigned requests (public buckets)
+``anon=True``                               ``no_sign_request``: unsigned (public buckets)
 ==========================================  ======================================
 """
 
@@ -44,7 +44,6 @@ class StorageOptions:
 
     settings: dict[str, Any] = field(default_factory=dict)
     credentials: StaticCredentials | None = None
-    anonymous: bool = False
     ignored: list[str] = field(default_factory=list)
 
 
@@ -64,7 +63,7 @@ def storage_options(options: Mapping[str, Any]) -> StorageOptions:
         elif name in ("key", "secret", "token") or name in _ALIASES:
             keys[_ALIASES.get(name, name)] = value
         elif name == "anon":
-            result.anonymous = bool(value)
+            result.settings["no_sign_request"] = bool(value)
         elif name == "client_kwargs":
             _client_kwargs(value, result, keys)
         elif name == "s3_additional_kwargs":

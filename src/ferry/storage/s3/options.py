@@ -221,6 +221,7 @@ class S3Options:
             sse_c=key,
             max_attempts=settings.max_attempts,
             concurrency=settings.concurrency,
+            anonymous=settings.no_sign_request,
         )
 
     def env_credentials(self) -> dict[str, str] | None:
