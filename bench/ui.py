@@ -16,8 +16,10 @@ profile) loads the pages, timed from navigation to the page's content on screen:
   chart warm   the same again (median of 3)
   server MiB   peak resident memory of the server's processes
   listing alone  ferry only: tracking's project.experiments() on its own, cold (part of
-               'table cold'; it lists every object below experiments/, series steps too)
-Ratios are MLflow / ferry (above 1: ferry is faster or smaller).
+               'table cold' on S3)
+ferry is measured twice: over the S3 copy, and over the local root the data was logged to
+(local files, as MLflow's file store). Ratios are MLflow / ferry (above 1: ferry is faster
+or smaller).
 """
 
 from __future__ import annotations
@@ -252,10 +254,10 @@ def measure(
 
 
 def measure_ferry(
-    playwright: Any, server: LocalS3Server, bucket: str, ids: list[str]
+    playwright: Any, server: LocalS3Server, root: str, ids: list[str]
 ) -> dict[str, float]:
     port = free_port()
-    command = [str(FERRY), "ui", f"s3://{bucket}/rubicon", "--no-browser", "--port", str(port)]
+    command = [str(FERRY), "ui", root, "--no-browser", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     query = f"root=0&project={PROJECT}"
     pages = {
@@ -310,23 +312,32 @@ def time_listing(bucket: str) -> float:
 
 
 def report(
-    args: argparse.Namespace, ferry: dict[str, float], mlflow: dict[str, float] | None
+    args: argparse.Namespace,
+    ferry: dict[str, float],
+    mlflow: dict[str, float] | None,
+    local: dict[str, float],
 ) -> None:
     print(
         f"\nDashboard: {args.experiments} experiments x (10 params + 10 metrics), "
         f"{args.series_runs} with a {args.steps}-step series; seconds (server MiB); "
-        f"ratio = MLflow ({args.mlflow_backend} store) / ferry (S3)"
+        f"ratio = MLflow ({args.mlflow_backend} store) / ferry; 'local' = ferry ui over the "
+        "local root the data was logged to"
     )
     targets = {"table cold": 2.0, "table warm": 0.5, "chart warm": 1.0, "server MiB": 300}
-    print(f"{'':18}{'ferry':>10}{'MLflow':>10}{'ratio':>9}   target for ferry")
+    heads = ("ferry S3", "MLflow", "ratio", "local", "ratio")
+    print(f"{'':18}" + "".join(f"{h:>10}" for h in heads) + "   target for ferry (S3)")
     for key, value in ferry.items():
         peer = (mlflow or {}).get(key)
-        ratio = f"{peer / value:>8.1f}x" if peer is not None and value else f"{'':>9}"
-        if key == "foreign requests":  # requests that left 127.0.0.1: a count, not a time
-            ratio = f"{'':>9}"
+        here = local.get(key)
+        cells = [f"{value:.2f}", "-" if peer is None else f"{peer:.2f}", ""]
+        cells += ["-" if here is None else f"{here:.2f}", ""]
+        if key != "foreign requests":  # requests that left 127.0.0.1: a count, not a time
+            if peer is not None and value:
+                cells[2] = f"{peer / value:.1f}x"
+            if peer is not None and here:
+                cells[4] = f"{peer / here:.1f}x"
         target = f"   < {targets[key]}" if key in targets else ""
-        cells = f"{value:>10.2f}" + (f"{peer:>10.2f}" if peer is not None else f"{'-':>10}")
-        print(f"{key:18}{cells}{ratio}{target}")
+        print(f"{key:18}" + "".join(f"{c:>10}" for c in cells) + target)
 
 
 def main() -> None:
@@ -354,10 +365,15 @@ def main() -> None:
             print(f"  filled MLflow's store in {time.perf_counter() - started:.0f} s", flush=True)
             mlflow = measure_mlflow(playwright, python, store, info)
             print(f"  MLflow: {mlflow}", flush=True)
-        ferry = measure_ferry(playwright, server, "bench-ui", list(series.values()))
+        ids = list(series.values())
+        ferry = measure_ferry(playwright, server, "s3://bench-ui/rubicon", ids)
         ferry["listing alone"] = time_listing("bench-ui")
         print(f"  ferry: {ferry}", flush=True)
-    report(args, ferry, mlflow)
+        # the same data from the local root it was logged to: beside MLflow's file store,
+        # local files on both sides (the S3 rows also pay the server's cost per request)
+        local = measure_ferry(playwright, server, str(WORK / "ui" / "ferry-root"), ids)
+        print(f"  ferry (local root): {local}", flush=True)
+    report(args, ferry, mlflow, local)
 
 
 if __name__ == "__main__":
