@@ -17,6 +17,7 @@ class RecordingStore(BaseStore):
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.calls: list[str] = []
+        self.listed: list[str] = []  # the prefixes listed, in order
         self.in_flight = self.peak = 0
         self._lock = threading.Lock()
 
@@ -73,6 +74,7 @@ class RecordingStore(BaseStore):
         )
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        self.listed.append(prefix)
         return iter(self._run("list", lambda: list(self.inner.list(prefix))))
 
     def ls(self, prefix: str = "") -> Listing:

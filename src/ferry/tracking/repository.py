@@ -10,7 +10,7 @@
             artifacts/<id>/...               dataframes/<id>/...
         <entity folder>/tags_<uuid>.json, comments_<uuid>.json
         history/<experiment id>/<metric slug>/<step>.json     (ferry's metric steps,
-            and chunk-<first>-<last>-<random>.json: the same steps, many at once; see series.py)
+            and chunks/chunk-*.json: the same steps, many at once; see series.py)
 
 Where rubicon-ml does a HEAD, a LIST and a PUT to log a metric, this repository does one
 create-only PUT: the store refuses a second metric of the same name atomically. Reads of
@@ -54,7 +54,16 @@ from ferry.tracking.domain import (
     to_record,
 )
 from ferry.tracking.record_cache import RecordCache
-from ferry.tracking.series import Chunks, chunk_name, is_chunk, merge, step_of
+from ferry.tracking.series import (
+    CHUNKS,
+    Chunk,
+    Chunks,
+    is_announcement,
+    is_chunk,
+    merge,
+    sealed,
+    step_of,
+)
 
 _log = logging.getLogger("ferry.tracking")
 
@@ -315,6 +324,7 @@ class Repository:
 
     def delete_experiment(self, project: str, experiment_id: str) -> None:
         history = f"{slugify(project)}/history/{experiment_id}/"
+        self.chunks.forget(history)  # no chunk of it is written at close
         steps = [info.key for info in self.store.list(history)]
         self._delete_tree(self.experiment_dir(project, experiment_id))
         if steps:
@@ -343,7 +353,9 @@ class Repository:
     def log_point(self, where: Where, metric: Metric, point: dict[str, Any]) -> None:
         """Add one step of a metric series, then make it the metric's current value."""
         step = point["step"]
-        key = f"{self.history_dir(where, metric.name)}/{step:020d}.json"
+        series = self.history_dir(where, metric.name)
+        key = f"{series}/{step:020d}.json"
+        self.chunks.announce(series, partial(self._announce, series))
         try:
             self.store.put(key, dumps(point).encode(), mode="create")
         except (AlreadyExistsError, MultiError) as exc:
@@ -355,32 +367,47 @@ class Repository:
             ) from None
         folder = self.entity_dir(where, Metric, metric.name)
         self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
-        series = self.history_dir(where, metric.name)
         full = self.chunks.add(series, point)
         if full is not None:
-            self._write_chunk(series, full)
+            self._write_chunk(full)
 
-    def _write_chunk(self, series: str, points: list[dict[str, Any]]) -> None:
-        """A chunk only saves readers GETs: its steps are stored one by one already, so a
-        chunk that cannot be written is left out rather than failing the logging call."""
+    def _announce(self, series: str, name: str) -> None:
+        """This client's announcement as a writer of ``series``, before its first step
+        there (see series.py): it fails the logging call if it cannot be written."""
+        self.store.put(f"{series}/{CHUNKS}/{name}", b"[]")
+
+    def _write_chunk(self, chunk: Chunk) -> None:
+        """A chunk only saves readers requests: its steps are stored one by one already,
+        so a chunk that cannot be written is left out rather than failing the logging call
+        (readers then list the series)."""
         try:
-            self.store.put(f"{series}/{chunk_name(points)}", dumps(points).encode())
+            key = f"{chunk.series}/{CHUNKS}/{chunk.name}"
+            self.store.put(key, dumps(chunk.points).encode())
         except FerryError as exc:
-            _log.debug("steps of %s not written as a chunk: %s", series, exc)
+            _log.debug("steps of %s not written as a chunk: %s", chunk.series, exc)
 
     def write_chunks(self) -> None:
-        """Write the steps logged since the last chunk of each series as its last chunk
-        (at close: later readers then read a few chunks instead of every step)."""
-        for series, points in self.chunks.drain().items():
-            self._write_chunk(series, points)
+        """Write the steps logged since the last chunk of each series as its last chunk,
+        marked as the end (at close: later readers then read a few chunks and list no
+        step)."""
+        for chunk in self.chunks.drain():
+            self._write_chunk(chunk)
 
     def history(self, where: Where, name: str) -> list[dict[str, Any]]:
-        """The steps of a metric, by step: one listing, its chunks, and the steps no chunk
-        holds (unchanged objects from the record cache)."""
-        listed = list(self.store.list(f"{self.history_dir(where, name)}/"))
+        """The steps of a metric, by step: when its chunks are whole (every writer closed,
+        no chunk missing), the chunks alone; else one listing of the series, its chunks,
+        and the steps no chunk holds (unchanged objects from the record cache)."""
+        series = self.history_dir(where, name)
+        chunks_listed = list(self.store.list(f"{series}/{CHUNKS}/"))
+        if sealed(info.key for info in chunks_listed):
+            wanted = [info for info in chunks_listed if not is_announcement(info.key)]
+            found = self.fetch_listed(wanted)
+            if len(found) == len(wanted):  # none gone since the listing
+                return merge((loads(data) for data in found.values()), ())
+        listed = list(self.store.list(f"{series}/"))
         if not listed:
             self.get_named(where, Metric, name)  # raises if the metric does not exist
-        chunk_keys = [o for o in listed if is_chunk(o.key)]
+        chunk_keys = [o for o in listed if is_chunk(o.key) and not is_announcement(o.key)]
         chunks = [loads(data) for data in self.fetch_listed(chunk_keys).values()]
         held = {point["step"] for chunk in chunks for point in chunk}
         loose = [o for o in listed if not is_chunk(o.key) and step_of(o.key) not in held]

@@ -1,38 +1,70 @@
 """Metric series in chunks: a series logged step by step is also written in chunks, so
-that reading it costs a few GETs instead of one per step.
+that reading it costs a few GETs, and a closed series no listing of its steps.
 
 Every step is first its own create-only object (``history/<id>/<metric>/<step>.json``):
 a step is durable when ``log_metric`` returns, and a step logged twice is refused. Each
 client also keeps the steps it logged and, every :data:`CHUNK_STEPS` of one series (and
-for the rest when it closes), writes them again as one chunk
-(``chunk-<first step>-<last step>-<random>.json``, a JSON list). A reader lists the
-series, reads its chunks, and reads only the steps no chunk holds: a series of 1,000
-steps logged by one client costs 10 GETs instead of 1,000. Nothing is ever deleted: the
-step objects stay, so readers that do not know chunks (and chunks that failed to be
-written) still see every step. Steps logged by several clients at once are merged by step.
+for the rest when it closes), writes them again as one chunk, a JSON list, in the
+series' ``chunks/`` folder. Nothing is ever deleted: the step objects stay, so readers
+that do not know chunks (and chunks that failed to be written) still see every step.
+
+Reading without listing the steps. Before its first step of a series, a client announces
+itself there (``chunks/chunk-writer-<writer>.json``, an empty list) under a fresh writer
+id, numbers its chunks (``chunk-<first>-<last>-<writer>-<seq>.json``) and marks the one
+it writes at close (``...-<seq>-end.json``). A reader lists ``chunks/`` alone (a few
+keys); when every writer announced there has its chunks 0 to n with the end at n, those
+chunks hold every step and the steps are not listed. Anything else (a client still
+logging or killed, a chunk that failed, a series older than chunks) makes the reader
+list the series and read the steps no chunk holds: never a step missed, only a cheaper
+read when the series is whole. A client that logs to a series again after closing
+announces itself again, under a new id.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CHUNK_PREFIX", "CHUNK_STEPS", "Chunks", "chunk_name", "is_chunk", "merge", "step_of"]
+__all__ = [
+    "CHUNKS",
+    "CHUNK_PREFIX",
+    "CHUNK_STEPS",
+    "Chunk",
+    "Chunks",
+    "is_announcement",
+    "is_chunk",
+    "merge",
+    "sealed",
+    "step_of",
+    "writer_name",
+]
 
 CHUNK_STEPS = 100
 CHUNK_PREFIX = "chunk-"
+CHUNKS = "chunks"  # the folder of a series that holds its chunks and its writers
+_NUMBERED = re.compile(
+    r"chunk-\d{20}-\d{20}-(?P<writer>[0-9a-f]{16})-(?P<seq>\d{6})(?P<end>-end)?\.json"
+)
+_WRITER = re.compile(r"chunk-writer-(?P<writer>[0-9a-f]{16})\.json")
 
 
-def chunk_name(points: list[dict[str, Any]]) -> str:
-    """The file name of a chunk holding ``points`` (unique: two clients never collide)."""
-    steps = [p["step"] for p in points]
-    return f"{CHUNK_PREFIX}{min(steps):020d}-{max(steps):020d}-{secrets.token_hex(4)}.json"
+def writer_name(writer: str) -> str:
+    """The file name that announces ``writer`` in a series' ``chunks/`` folder."""
+    return f"{CHUNK_PREFIX}writer-{writer}.json"
 
 
 def is_chunk(key: str) -> bool:
+    """A chunk or a writer's announcement (both JSON lists of points, maybe empty)."""
     return key.rsplit("/", 1)[-1].startswith(CHUNK_PREFIX)
+
+
+def is_announcement(key: str) -> bool:
+    """A writer's announcement: an empty list, never worth reading."""
+    return _WRITER.fullmatch(key.rsplit("/", 1)[-1]) is not None
 
 
 def step_of(key: str) -> int | None:
@@ -42,29 +74,104 @@ def step_of(key: str) -> int | None:
     return int(stem) if stem.isdigit() else None
 
 
+def sealed(keys: Iterable[str]) -> bool:
+    """Whether the keys listed in a series' ``chunks/`` folder hold every step of the
+    series: at least one writer, and each writer announced there with its chunks 0 to n
+    and the end at n; no chunk of a writer not announced, no name not understood."""
+    writers: set[str] = set()
+    numbered: dict[str, list[tuple[int, bool]]] = {}
+    for key in keys:
+        name = key.rsplit("/", 1)[-1]
+        if found := _WRITER.fullmatch(name):
+            writers.add(found["writer"])
+        elif found := _NUMBERED.fullmatch(name):
+            entry = (int(found["seq"]), bool(found["end"]))
+            numbered.setdefault(found["writer"], []).append(entry)
+        else:
+            return False
+    if not writers or set(numbered) - writers:
+        return False
+    for writer in writers:
+        chunks = sorted(numbered.get(writer, []))
+        if [seq for seq, _ in chunks] != list(range(len(chunks))):
+            return False
+        if [end for _, end in chunks] != [False] * (len(chunks) - 1) + [True]:
+            return False
+    return True
+
+
+@dataclass
+class Chunk:
+    """Points to write as one chunk of ``series`` under ``name``."""
+
+    series: str
+    name: str
+    points: list[dict[str, Any]]
+
+
+@dataclass
+class _Series:
+    writer: str
+    seq: int = 0
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Chunks:
-    """The steps this client logged and has not yet written as a chunk, per series."""
+    """This client's side of its series: its writer id in each, and the steps it logged
+    and has not yet written as a chunk."""
 
     def __init__(self, size: int = CHUNK_STEPS) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._announcing = threading.Lock()
+        self._series: dict[str, _Series] = {}
 
-    def add(self, series: str, point: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """Keep ``point``; the points to write as a chunk of ``series`` when it is full."""
+    def announce(self, series: str, write: Callable[[str], None]) -> None:
+        """Make sure this client is announced in ``series`` before it writes a step there:
+        the first call writes the announcement (``write(file name)``) and the others wait
+        for it. A failed announcement raises and announces nothing."""
+        if series in self._series:
+            return
+        with self._announcing:
+            if series in self._series:
+                return
+            writer = secrets.token_hex(8)
+            write(writer_name(writer))
+            with self._lock:
+                self._series[series] = _Series(writer)
+
+    def add(self, series: str, point: dict[str, Any]) -> Chunk | None:
+        """Keep ``point`` (the series announced); the chunk to write when it is full."""
         with self._lock:
-            pending = self._pending.setdefault(series, [])
-            pending.append(point)
-            if len(pending) < self._size:
+            state = self._series[series]
+            state.pending.append(point)
+            if len(state.pending) < self._size:
                 return None
-            del self._pending[series]
-            return pending
+            return self._take(series, state, end=False)
 
-    def drain(self) -> dict[str, list[dict[str, Any]]]:
-        """Every series' kept points (to write as their last chunks), forgetting them."""
+    def forget(self, prefix: str) -> None:
+        """Drop what is kept of the series below ``prefix`` (their experiment deleted)."""
         with self._lock:
-            pending, self._pending = self._pending, {}
-            return pending
+            for series in [s for s in self._series if s.startswith(prefix)]:
+                del self._series[series]
+
+    def drain(self) -> list[Chunk]:
+        """Each series' last chunk (the steps kept, maybe none), marked as the end; the
+        client is then a new writer to every series."""
+        with self._lock:
+            series, self._series = self._series, {}
+            return [self._take(name, state, end=True) for name, state in series.items()]
+
+    @staticmethod
+    def _take(series: str, state: _Series, end: bool) -> Chunk:
+        points, state.pending = state.pending, []
+        steps = [p["step"] for p in points] or [0]
+        name = (
+            f"{CHUNK_PREFIX}{min(steps):020d}-{max(steps):020d}-{state.writer}-{state.seq:06d}"
+            f"{'-end' if end else ''}.json"
+        )
+        state.seq += 1
+        return Chunk(series, name, points)
 
 
 def merge(
