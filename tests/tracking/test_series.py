@@ -4,13 +4,16 @@ readers that do not know chunks."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ferry import Rubicon
+from ferry.errors import EndpointError, FerryError
 from ferry.storage import open_store
 from ferry.storage.base import Store
 from ferry.storage.s3 import S3Options
@@ -176,3 +179,86 @@ def test_sealed_only_when_every_writer_ended_with_no_chunk_missing(
     names: list[str], whole: bool
 ) -> None:
     assert sealed(f"p/history/e/loss/chunks/{n}" for n in names) is whole
+
+
+class FailingOnce(RecordingStore):
+    """The first write of a key ending in ``ending`` fails (after landing, if ``lands``)."""
+
+    def __init__(self, inner: Store, ending: str, *, lands: bool = False) -> None:
+        super().__init__(inner)
+        self.ending, self.lands = ending, lands
+
+    def put(self, key: str, data: bytes, **kwargs: Any) -> Any:
+        if self.ending and key.endswith(self.ending):
+            self.ending = ""
+            if self.lands:
+                self.inner.put(key, data, **kwargs)
+            raise EndpointError("Could not connect (injected).", "Try again.")
+        return super().put(key, data, **kwargs)
+
+
+def steps_read(store: Store) -> list[int]:
+    history = rubicon_over(store).get_project("p").experiments()[0].metric_history("loss")
+    return [p["step"] for p in history]
+
+
+@pytest.mark.parametrize(
+    ("ending", "lands"),
+    [
+        ("/metrics/loss/metadata.json", False),  # the step stored, its metric not updated
+        (f"/{3:020d}.json", True),  # the step stored, the answer lost on the way back
+    ],
+)
+def test_a_step_stored_by_a_failed_logging_call_is_still_read_after_close(
+    root: Store, ending: str, lands: bool
+) -> None:
+    with rubicon_over(FailingOnce(root, ending, lands=lands)) as writer:
+        experiment = writer.get_or_create_project("p").log_experiment("run")
+        for step in range(5):
+            with contextlib.suppress(FerryError):  # the call that failed, its step stored
+                experiment.log_metric("loss", 1 / (step + 1), step=step)
+    assert len([k for k in history_keys(root, experiment.id) if not is_chunk(k)]) == 5
+    assert steps_read(root) == list(range(5))
+
+
+def test_a_step_half_written_to_two_backends_is_read_from_either_after_close(
+    root: Store, tmp_path: Path
+) -> None:
+    local = open_store(str(tmp_path / "second"))
+    second = FailingOnce(local, f"/{3:020d}.json")
+    with Rubicon(stores=[root, second], cache=False) as writer:
+        experiment = writer.get_or_create_project("p").log_experiment("run")
+        for step in range(5):
+            try:
+                experiment.log_metric("loss", 1 / (step + 1), step=step)
+            except FerryError:  # 1 of 2 backends written; logged again, as the error says
+                with pytest.raises(FerryError, match="already has a value"):
+                    experiment.log_metric("loss", 1 / (step + 1), step=step)
+    assert steps_read(root) == list(range(5))
+    assert steps_read(local) == list(range(5))
+
+
+def test_a_step_logged_while_another_thread_closes_the_client_is_read(root: Store) -> None:
+    step_key = f"/{7:020d}.json"
+
+    class ClosingMidStep(RecordingStore):
+        """While step 7 is being written, another thread closes the client."""
+
+        closer: threading.Thread | None = None
+
+        def put(self, key: str, data: bytes, **kwargs: Any) -> Any:
+            found = super().put(key, data, **kwargs)
+            if key.endswith(step_key):
+                self.closer = threading.Thread(target=writer.close)
+                self.closer.start()
+                self.closer.join(timeout=1)  # close() goes as far as it can meanwhile
+            return found
+
+    store = ClosingMidStep(root)
+    writer = rubicon_over(store)
+    experiment = writer.get_or_create_project("p").log_experiment("run")
+    for step in range(8):
+        experiment.log_metric("loss", 1 / (step + 1), step=step)
+    assert store.closer is not None
+    store.closer.join()
+    assert steps_read(root) == list(range(8))

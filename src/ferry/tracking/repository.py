@@ -355,21 +355,27 @@ class Repository:
         step = point["step"]
         series = self.history_dir(where, metric.name)
         key = f"{series}/{step:020d}.json"
-        self.chunks.announce(series, partial(self._announce, series))
+        writer = self.chunks.announce(series, partial(self._announce, series))
         try:
             self.store.put(key, dumps(point).encode(), mode="create")
-        except (AlreadyExistsError, MultiError) as exc:
-            if not _is_duplicate(exc):
+        except BaseException as exc:
+            # a plain refusal stored nothing; any other failure may have stored the step
+            # (in one backend of several, or before the answer was lost)
+            maybe_stored = not isinstance(exc, AlreadyExistsError)
+            self.chunks.abandon(writer, maybe_stored=maybe_stored)
+            if not isinstance(exc, (AlreadyExistsError, MultiError)) or not _is_duplicate(exc):
                 raise
             raise RubiconException(
                 f"Metric '{metric.name}' already has a value at step {step}.",
                 "Log each step once; use the next step number.",
             ) from None
-        folder = self.entity_dir(where, Metric, metric.name)
-        self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
-        full = self.chunks.add(series, point)
-        if full is not None:
-            self._write_chunk(full)
+        full = self.chunks.add(series, writer, point)  # stored: in a chunk, whatever follows
+        try:
+            folder = self.entity_dir(where, Metric, metric.name)
+            self.store.put(f"{folder}/{METADATA}", dumps(to_record(metric)).encode())
+        finally:
+            if full is not None:
+                self._write_chunk(full)
 
     def _announce(self, series: str, name: str) -> None:
         """This client's announcement as a writer of ``series``, before its first step

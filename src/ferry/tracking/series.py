@@ -114,6 +114,8 @@ class _Series:
     writer: str
     seq: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)
+    logging: int = 0  # steps being written under this writer: drain() waits for them
+    unsure: bool = False  # a step may be stored that no chunk holds: never marked ended
 
 
 class Chunks:
@@ -122,32 +124,50 @@ class Chunks:
 
     def __init__(self, size: int = CHUNK_STEPS) -> None:
         self._size = size
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._announcing = threading.Lock()
         self._series: dict[str, _Series] = {}
 
-    def announce(self, series: str, write: Callable[[str], None]) -> None:
+    def announce(self, series: str, write: Callable[[str], None]) -> _Series:
         """Make sure this client is announced in ``series`` before it writes a step there:
         the first call writes the announcement (``write(file name)``) and the others wait
-        for it. A failed announcement raises and announces nothing."""
-        if series in self._series:
-            return
+        for it. A failed announcement raises and announces nothing. The writer returned
+        counts the step as being logged until :meth:`add` or :meth:`abandon`: a
+        :meth:`drain` meanwhile waits, so no step stored is left out of its writer's end."""
+        with self._lock:
+            if (state := self._series.get(series)) is not None:
+                state.logging += 1
+                return state
         with self._announcing:
-            if series in self._series:
-                return
+            with self._lock:
+                if (state := self._series.get(series)) is not None:
+                    state.logging += 1
+                    return state
             writer = secrets.token_hex(8)
             write(writer_name(writer))
             with self._lock:
-                self._series[series] = _Series(writer)
+                state = self._series[series] = _Series(writer, logging=1)
+                return state
 
-    def add(self, series: str, point: dict[str, Any]) -> Chunk | None:
-        """Keep ``point`` (the series announced); the chunk to write when it is full."""
+    def add(self, series: str, state: _Series, point: dict[str, Any]) -> Chunk | None:
+        """Keep ``point``, stored under ``state`` (from :meth:`announce`); the chunk to
+        write when it is full."""
         with self._lock:
-            state = self._series[series]
+            state.logging -= 1
+            self._lock.notify_all()
             state.pending.append(point)
             if len(state.pending) < self._size:
                 return None
             return self._take(series, state, end=False)
+
+    def abandon(self, state: _Series, *, maybe_stored: bool) -> None:
+        """The step announced under ``state`` failed; if it may be stored all the same (a
+        failure after it landed, a backend of several written), the writer's chunks never
+        claim to hold every step, so readers list the series."""
+        with self._lock:
+            state.logging -= 1
+            state.unsure = state.unsure or maybe_stored
+            self._lock.notify_all()
 
     def forget(self, prefix: str) -> None:
         """Drop what is kept of the series below ``prefix`` (their experiment deleted)."""
@@ -156,11 +176,13 @@ class Chunks:
                 del self._series[series]
 
     def drain(self) -> list[Chunk]:
-        """Each series' last chunk (the steps kept, maybe none), marked as the end; the
-        client is then a new writer to every series."""
+        """Each series' last chunk (the steps kept, maybe none), marked as the end, once
+        the steps being logged under it are kept; the client is then a new writer to
+        every series."""
         with self._lock:
             series, self._series = self._series, {}
-            return [self._take(name, state, end=True) for name, state in series.items()]
+            self._lock.wait_for(lambda: all(s.logging == 0 for s in series.values()))
+            return [self._take(name, state, end=not state.unsure) for name, state in series.items()]
 
     @staticmethod
     def _take(series: str, state: _Series, end: bool) -> Chunk:
