@@ -23,6 +23,7 @@ __all__ = [
     "stored_report",
 ]
 
+
 @dataclass
 class Verification:
     """Manifest entries checked against S3 (HEAD: size and ferry's checksum)."""

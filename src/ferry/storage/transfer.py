@@ -17,7 +17,7 @@ from ferry.storage.base import ObjectInfo, Progress, Store, join_key
 from ferry.storage.batch import DEFAULT_WORKERS, run_many
 from ferry.storage.filters import Filters
 
-__all__ = ["EVERYTHING", "copy_object", "copy_tree", "tree_keys"]
+__all__ = ["EVERYTHING", "copy_object", "copy_tree", "selected", "tree_keys"]
 
 EVERYTHING = Filters()  # no rules: every object
 
@@ -58,7 +58,14 @@ def tree_keys(
     """The objects below the folder ``prefix`` (ending in ``/`` or empty) that the rules
     select, matched on their path relative to ``prefix``; "folder" markers (``dir/``,
     empty) only with ``markers``."""
-    found = [i for i in store.list(prefix) if markers or not (i.key.endswith("/") and i.size == 0)]
+    return selected(store.list(prefix), prefix, filters, markers=markers)
+
+
+def selected(
+    listed: Iterable[ObjectInfo], prefix: str, filters: Filters, *, markers: bool = False
+) -> list[ObjectInfo]:
+    """:func:`tree_keys` of a listing already made."""
+    found = [i for i in listed if markers or not (i.key.endswith("/") and i.size == 0)]
     return [i for i in found if filters.selects(i.key[len(prefix) :])]
 
 

@@ -23,7 +23,7 @@ from ferry.errors import ConfigError, NotFoundError
 from ferry.storage.base import ObjectInfo, Store
 from ferry.storage.batch import run_collect
 from ferry.storage.filters import Filters
-from ferry.storage.transfer import EVERYTHING, copy_object, tree_keys
+from ferry.storage.transfer import EVERYTHING, copy_object, selected, tree_keys
 from ferry.sync.apply import Report
 from ferry.sync.plan import Action, Plan
 from ferry.sync.run import SMALL_DELETE, FileHook, Outcome, PlanHook, sync_folder
@@ -238,11 +238,7 @@ def _sync_remote(
 
     at = source_prefix
     listed = list(source.list(at))  # once: it tells 'nothing there' from 'nothing chosen'
-    src = {
-        i.key[len(at) :]: i
-        for i in listed
-        if not (i.key.endswith("/") and i.size == 0) and filters.selects(i.key[len(at) :])
-    }
+    src = {i.key[len(at) :]: i for i in selected(listed, at, filters)}
     if not listed:
         raise NotFoundError(
             f"Nothing at {source.url}/{at} (the source).",
