@@ -259,27 +259,16 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
         with local_errors(folder / path, "read"):
             data = (folder / path).read_bytes()
         if checksum_bytes(data) != file.checksum:
-            raise FerryError(
-                f"{path} changed after the sync looked at it; it was left as it is.",
-                "Run the sync again once nothing writes to it.",
-            )
+            raise _changed_since_scan(path)
         return store.put(path, data, metadata={CHECKSUM_KEY: file.checksum})
     with local_errors(folder / path, "read"):
         info = store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
-    if _changed(folder / path, state, path):
+    if not _as_scanned(folder / path, state, path):
         raise FerryError(
             f"{path} changed while it was being sent; the bucket's copy may not match it.",
             "Run the sync again once nothing writes to it (it is sent again then).",
         )
     return info
-
-
-def _changed(target: Path, state: SyncState, path: str) -> bool:
-    try:
-        unchanged_since_scan(target, state, path)
-    except FerryError:
-        return True
-    return False
 
 
 def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> ObjectInfo:
@@ -292,16 +281,25 @@ def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> O
 def unchanged_since_scan(target: Path | str, state: SyncState, path: str) -> None:
     """Refuse to replace or delete a local file written to since the scan (a training
     process still writing its log): its new content was never compared with anything."""
+    if not _as_scanned(target, state, path):
+        raise _changed_since_scan(path)
+
+
+def _as_scanned(target: Path | str, state: SyncState, path: str) -> bool:
+    """Whether the file is as the scan saw it (size, times, inode), or gone."""
     try:
         now = identity(os.stat(target))
     except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
-        return
+        return True
     known = state.hashes.get(path)
-    if known is None or tuple(known[0]) != now:
-        raise FerryError(
-            f"{path} changed after the sync looked at it; it was left as it is.",
-            "Run the sync again once nothing writes to it.",
-        )
+    return known is not None and tuple(known[0]) == now
+
+
+def _changed_since_scan(path: str) -> FerryError:
+    return FerryError(
+        f"{path} changed after the sync looked at it; it was left as it is.",
+        "Run the sync again once nothing writes to it.",
+    )
 
 
 def _record(
