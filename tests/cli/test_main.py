@@ -28,6 +28,7 @@ from ferry.cli import (
     ui_cmds,
 )
 from ferry.cli.main import LAZY_COMMANDS, SHORT_HELP, cli
+from ferry.devserver import LocalS3Server
 
 # Every command the command modules define (a new one must be added to LAZY_COMMANDS).
 DEFINED = [
@@ -120,3 +121,29 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert stderr.strip() == "error: interrupted (Ctrl-C)."
+
+
+def test_a_reader_that_goes_away_is_not_a_bug(
+    s3_server: LocalS3Server, bucket: str, dev_credentials: None
+) -> None:
+    """'ferry cat ... | head': the pipe closes under ferry; quiet, 141 as shells report."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_server.url, region_name="us-east-1").put_object(
+        Bucket=bucket, Key="big.txt", Body=b"line\n" * 2_000_000
+    )
+    ferry = str(Path(sys.executable).parent / "ferry")
+    env = {**os.environ, "AWS_ENDPOINT_URL": s3_server.url, "FERRY_REGION": "us-east-1"}
+    cat = subprocess.Popen(
+        [ferry, "cat", f"s3://{bucket}/big.txt"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert cat.stdout is not None and cat.stderr is not None
+    assert cat.stdout.read(5) == b"line\n"
+    cat.stdout.close()  # the reader goes away, as head does after its lines
+    stderr = cat.stderr.read().decode()
+    cat.stderr.close()
+    assert cat.wait(timeout=60) == 141, stderr
+    assert "bug" not in stderr and "Traceback" not in stderr

@@ -3,6 +3,7 @@ commands imported when first asked for."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -11,10 +12,11 @@ import click
 from ferry.cli.output import print_error
 from ferry.errors import FerryError
 
-__all__ = ["EXIT_BUG", "EXIT_INTERRUPTED", "FerryGroup"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_INTERRUPTED", "FerryGroup"]
 
 EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program Ctrl-C stopped
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the program reading the output went away
 
 
 class FerryGroup(click.Group):
@@ -68,6 +70,11 @@ class FerryGroup(click.Group):
             sys.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away ('ferry cat ... | head'): not an error of ferry's. The
+            # Python documentation's way: send what is left to /dev/null, end quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:
             if _debugging(ctx):
                 raise
