@@ -242,14 +242,15 @@ def _copy(
 ) -> ObjectInfo:
     """One object; a large upload is noted in the journal while it runs."""
     from ferry.storage.local import LocalStore
-    from ferry.storage.s3 import S3Options
+    from ferry.storage.s3 import S3Options, S3Store
     from ferry.storage.transfer import copy_object
 
     copy = partial(copy_object, src.store, step.key, dst.store, step.dest_key, step.info, progress)
     if journal is None or not isinstance(src.store, LocalStore):
         return copy()
     path = src.store.path_of(step.key)
-    if not path.is_file() or path.stat().st_size <= S3Options.multipart_threshold:
+    options = dst.store.options if isinstance(dst.store, S3Store) else S3Options()
+    if not path.is_file() or path.stat().st_size <= options.multipart_threshold:
         return copy()
     with journal.uploading(dst.store, step.dest_key):
         return copy()
