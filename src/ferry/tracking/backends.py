@@ -162,6 +162,8 @@ class Backends:
         """Flush and stop the background writers; write the last chunk of each series."""
         with self._writer_lock:
             writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
-        self.repository.write_chunks()
+        try:
+            if writer is not None:
+                writer.close()  # raises the background writes that failed
+        finally:
+            self.repository.write_chunks()
