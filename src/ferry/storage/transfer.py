@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Iterable
 from pathlib import Path
 
-from ferry.storage.base import ObjectInfo, Progress, Store, join_key
-from ferry.storage.batch import DEFAULT_WORKERS, run_many
+from ferry.storage.base import ObjectInfo, Progress, Store
 from ferry.storage.filters import Filters
 
-__all__ = ["EVERYTHING", "copy_object", "copy_tree", "selected", "tree_keys"]
+__all__ = ["EVERYTHING", "copy_object", "selected", "tree_keys"]
 
 EVERYTHING = Filters()  # no rules: every object
 
@@ -67,31 +65,3 @@ def selected(
     """:func:`tree_keys` of a listing already made."""
     found = [i for i in listed if markers or not (i.key.endswith("/") and i.size == 0)]
     return [i for i in found if filters.selects(i.key[len(prefix) :])]
-
-
-def copy_tree(
-    source: Store,
-    prefix: str,
-    dest: Store,
-    dest_prefix: str,
-    *,
-    filters: Filters = EVERYTHING,
-    workers: int = DEFAULT_WORKERS,
-    on_done: Callable[[str, ObjectInfo], None] | None = None,
-    objects: Iterable[ObjectInfo] | None = None,
-) -> dict[str, ObjectInfo]:
-    """Copy every selected object below ``prefix`` to the same relative key below
-    ``dest_prefix``; what was copied, by source key."""
-    chosen = list(objects) if objects is not None else tree_keys(source, prefix, filters)
-    calls = {
-        info.key: partial(
-            copy_object,
-            source,
-            info.key,
-            dest,
-            join_key(dest_prefix, info.key[len(prefix) :]),
-            info,
-        )
-        for info in chosen
-    }
-    return run_many(f"Copying {source.url}/{prefix} to {dest.url}", calls, workers, on_done)

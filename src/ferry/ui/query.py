@@ -18,7 +18,7 @@ import ast
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,7 +214,3 @@ def _safely(test: Callable[[Any, Any], bool], left: Any, right: Any) -> bool:
         return bool(test(left, right))
     except TypeError:  # a number against a string, a value against a non-container
         return False
-
-
-def known_refs(refs: Iterable[Ref]) -> list[str]:
-    return sorted(f"{r.kind}:{r.name}" for r in refs)
