@@ -20,7 +20,13 @@ __all__ = ["ui"]
     "--models", "model_roots", multiple=True, help="A model store to show too (repeatable)."
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0: any free port).",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @click.pass_obj
 def ui(

@@ -260,7 +260,7 @@ class TrackingSource:
         listing.load("param")
         listing.load("metric")
         return {
-            "fields": ["name", "model_name", "tags", "created_at", "description", "commit_hash"],
+            "fields": [f for f in FIELDS if f != "id"],
             "params": listing.names["param"],
             "metrics": listing.names["metric"],
             "directions": listing.directions,
