@@ -17,6 +17,8 @@ from tests.runs.conftest import (
     Ran,
     assert_nothing_left,
     aws_client,
+    invoke,
+    leftovers,
     run_ferry,
 )
 from tests.support.imds import FakeImds
@@ -129,10 +131,16 @@ def test_8_spot_interruption(
 
 class Ec2Faults:
     def __init__(
-        self, upstream: str, lose: int, dependency: int, hide: int, window: str = "0:0"
+        self,
+        upstream: str,
+        lose: int,
+        dependency: int,
+        hide: int,
+        window: str = "0:0",
+        deny: int = 0,
     ) -> None:
         script = Path(__file__).parents[1] / "support" / "ec2faults.py"
-        args = [upstream, str(lose), str(dependency), str(hide), window]
+        args = [upstream, str(lose), str(dependency), str(hide), window, str(deny)]
         self.process = subprocess.Popen(
             [sys.executable, str(script), *args],
             stdout=subprocess.PIPE,
@@ -185,4 +193,42 @@ def test_9_lost_answer_dependency_violation_invisible_instance(
     runs = ec2.describe_instances(Filters=tag)["Reservations"]
     assert len([i for r in runs for i in r["Instances"]]) == 1
     assert "security-group" in {d["kind"] for d in ran.report["destroyed"]}
+    assert_nothing_left(moto_server.url)
+
+
+def test_10_a_delete_refused_is_reported_and_the_rest_torn_down(
+    project: Any,
+    launcher: LocalLauncher,
+    moto_server: LocalEc2Server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The policy lacks ec2:DeleteSecurityGroup: that one resource stays, the teardown goes
+    # on (the instance, the SSM parameters), the report names what is left, exit 15; a
+    # sweep with the right to delete it ends the run.
+    ec2 = aws_client("ec2", moto_server.url)
+    if not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["dev-key"]}])[
+        "KeyPairs"
+    ]:
+        ec2.create_key_pair(KeyName="dev-key")
+    faults = Ec2Faults(moto_server.url, lose=0, dependency=0, hide=0, deny=1000)
+    try:
+        repo = project(
+            "--epochs 1",
+            extra='allow_ssh = true\nssh_cidr = "203.0.113.7/32"\nkey_name = "dev-key"\n',
+        )
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", faults.url)
+        ran = run_ferry(launcher, repo)
+        counts = faults.counts()
+    finally:
+        faults.stop()
+    assert counts["denied"] >= 1, (counts, ran.why())
+    assert ran.code == 15, ran.why()
+    assert [r.split()[0] for r in ran.report["left"]] == ["security-group"], ran.why()
+    assert any("could not be deleted" in p for p in ran.report["problems"]), ran.why()
+    assert "instance" in {d["kind"] for d in ran.report["destroyed"]}
+    left = leftovers(moto_server.url)
+    assert left["instances"] == [] and left["ssm_parameters"] == [], left
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", moto_server.url)
+    swept = invoke(launcher, "sweep", "--yes", cwd=repo)
+    assert swept.exit_code == 0, swept.stderr
     assert_nothing_left(moto_server.url)

@@ -2,11 +2,12 @@
 emulator produces: a lost ``RunInstances`` answer, ``DependencyViolation`` on deleting a
 security group, an instance not yet visible right after creation.
 
-Run as ``python ec2faults.py UPSTREAM_URL LOSE DEPENDENCY HIDE [FROM:TO]``: it prints its
-port, then forwards every request, except that it
+Run as ``python ec2faults.py UPSTREAM_URL LOSE DEPENDENCY HIDE [FROM:TO [DENY]]``: it
+prints its port, then forwards every request, except that it
 - forwards the first LOSE ``RunInstances`` calls and drops their answers (the connection
   closes: the caller cannot know the instance exists);
-- answers the first DEPENDENCY ``DeleteSecurityGroup`` calls with ``DependencyViolation``;
+- answers the first DEPENDENCY ``DeleteSecurityGroup`` calls with ``DependencyViolation``,
+  after answering the first DENY with ``UnauthorizedOperation`` (a policy that lacks it);
 - answers the HIDE ``DescribeInstances`` calls after each ``RunInstances`` as if the
   instance did not exist yet, and, with FROM:TO, every one made between FROM and TO
   seconds after the last ``RunInstances`` (eventual consistency while a run is followed).
@@ -24,8 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 _lock = threading.Lock()
-_state = {"lost": 0, "dependency": 0, "hidden": 0, "hide_left": 0, "launched_at": 0.0}
-_limits = {"lost": 0, "dependency": 0, "hide": 0}
+_state = {"lost": 0, "dependency": 0, "denied": 0, "hidden": 0, "hide_left": 0, "launched_at": 0.0}
+_limits = {"lost": 0, "dependency": 0, "deny": 0, "hide": 0}
 _window = (0.0, 0.0)  # seconds after the last RunInstances during which instances hide
 UPSTREAM = ("127.0.0.1", 0)
 _ERROR = (
@@ -58,6 +59,13 @@ class Handler(BaseHTTPRequestHandler):
             fault = self._fault(action, form)
         if fault == "lose":
             self._forward(body, answer=False)
+        elif fault == "deny":
+            self._send(
+                403,
+                _ERROR.format(
+                    code="UnauthorizedOperation", msg="You are not authorized to perform this"
+                ).encode(),
+            )
         elif fault == "dependency":
             self._send(
                 400,
@@ -82,6 +90,9 @@ class Handler(BaseHTTPRequestHandler):
             if _state["lost"] < _limits["lost"]:
                 _state["lost"] += 1
                 return "lose"
+        if action == "DeleteSecurityGroup" and _state["denied"] < _limits["deny"]:
+            _state["denied"] += 1
+            return "deny"
         if action == "DeleteSecurityGroup" and _state["dependency"] < _limits["dependency"]:
             _state["dependency"] += 1
             return "dependency"
@@ -128,6 +139,8 @@ def main() -> None:
     if len(sys.argv) > 5:
         start, end = sys.argv[5].split(":")
         _window = (float(start), float(end))
+    if len(sys.argv) > 6:
+        _limits["deny"] = int(sys.argv[6])
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ferry.errors import FerryError
 from ferry.runs.launch import RunEnv
 from ferry.runs.layout import TAG_EXPIRES
 from ferry.runs.plan import RunFacts, Verdict, classify_runs
@@ -75,7 +76,7 @@ def sweep(
 ) -> list[dict[str, Any]]:
     """Tear down the dead runs (or those in ``only``); their reports."""
     targets = only if only is not None else leftovers.of("dead")
-    reports = []
+    reports, failed = [], []
     for run_id in targets:
         if run_id in env.ledger.run_ids():
             record = env.ledger.read(run_id)
@@ -85,9 +86,19 @@ def sweep(
             )  # a run from elsewhere: record what we do
             record = env.ledger.read(run_id)
         on_event(f"sweeping {run_id}")
-        reports.append(
-            Teardown(env, record, on_event=on_event).run(
-                cancel="swept: its orchestrator is gone", final_wait_s=final_wait_s
+        try:
+            reports.append(
+                Teardown(env, record, on_event=on_event).run(
+                    cancel="swept: its orchestrator is gone", final_wait_s=final_wait_s
+                )
             )
+        except FerryError as exc:  # one run's failure does not spare the others
+            on_event(f"{run_id}: not swept: {exc.problem}")
+            failed.append(f"{run_id} ({exc.problem})")
+    if failed:
+        raise FerryError(
+            f"Could not sweep {len(failed)} run(s): {'; '.join(failed)}.",
+            "Fix what is named (credentials, permissions, the endpoint) and run "
+            "'ferry sweep' again; the other runs were swept.",
         )
     return reports

@@ -142,10 +142,14 @@ class Teardown:
             if instance_id not in recorded:  # it ended itself (or a crashed teardown ended it)
                 self._destroyed("instance", instance_id, "already terminated")
         if plan.terminate:
-            provider.terminate(plan.terminate)
-            for instance_id in plan.terminate:
-                self._destroyed("instance", instance_id, "terminated")
-            self._wait_terminated(plan.terminate)
+            try:
+                provider.terminate(plan.terminate)
+            except FerryError as exc:  # the rest is still torn down; the report says so
+                self.problems.append(f"instances {plan.terminate} not terminated: {exc.problem}")
+            else:
+                for instance_id in plan.terminate:
+                    self._destroyed("instance", instance_id, "terminated")
+                self._wait_terminated(plan.terminate)
         # A listing after the instances are gone: volumes they held are now available.
         after = provider.resources(self.run_id)
         self._gone_with_instances(found, after)
@@ -185,6 +189,9 @@ class Teardown:
                 self.on_event(f"{resource} still in use; retrying")
                 self.env.sleep(pause)
                 pause = min(pause * 2, 30)
+            except FerryError as exc:  # refused (a policy, throttling): go on with the rest
+                self.problems.append(f"{resource} could not be deleted: {exc.problem}")
+                return
 
     def _destroyed(self, kind: str, resource_id: str, how: str) -> None:
         self.env.ledger.append(self.run_id, "destroyed", kind=kind, id=resource_id, how=how)
