@@ -23,7 +23,9 @@ from ferry.runs.sweep import find_leftovers, sweep
 from ferry.runs.teardown import Teardown
 from ferry.sync.workspace import Workspace
 
-__all__ = ["Callbacks", "follow", "run"]
+__all__ = ["LOST_CONTACT_POLLS", "Callbacks", "follow", "run"]
+
+LOST_CONTACT_POLLS = 30  # failed looks in a row (at the poll interval) before giving up
 
 
 @dataclass
@@ -46,7 +48,9 @@ class Callbacks:
 
 
 def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> str:
-    """Watch the run until it ends; why it ended (``final``, ``instance-gone``, ...)."""
+    """Watch the run until it ends; why it ended (``final``, ``instance-gone``, ...). A
+    look that fails (S3 or EC2 throttled, a dropped connection) is tried again at the next
+    poll; only :data:`LOST_CONTACT_POLLS` failures in a row end the following."""
     bus = launched.stores.bus()
     logs, phase, begun = LogCursor(bus), "", time.monotonic()
     deadline = begun + spec.max_runtime_s + spec.grace_s + spec.boot_timeout_s
@@ -55,7 +59,10 @@ def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> 
     ) / 3600
     gone_at: float | None = None
     over_budget = False
-    while True:
+
+    def look() -> str | None:
+        """One poll: why the run ended, or None while it goes on."""
+        nonlocal phase, gone_at, over_budget
         for text in logs.new_text():
             calls.log(text)
         status = read_json(bus, STATUS) or {}
@@ -76,14 +83,30 @@ def follow(launched: Launched, spec: RunSpec, env: RunEnv, calls: Callbacks) -> 
             and spec.budget is not None
             and (now - begun) * price_per_s > spec.budget
         ):
-            over_budget = True
             request_cancel(bus, "budget reached")
+            over_budget = True
             calls.event("budget reached: asked the instance to stop")
         seen = env.provider.instances([launched.instance_id])
         if gone_at is None and seen and not any(r.left for r in seen):
             gone_at = now  # ended (one not visible yet has not)
         if gone_at is not None and now - gone_at > 3 * env.poll_s:
             return "instance-gone"
+        return None
+
+    failures = 0
+    while True:
+        try:
+            ended = look()
+        except FerryError as exc:
+            failures += 1
+            if failures >= LOST_CONTACT_POLLS:
+                calls.event(f"lost contact with the run: {exc.problem}")
+                return "lost-contact"
+            calls.event(f"could not look at the run ({exc.problem}); trying again")
+        else:
+            failures = 0
+            if ended is not None:
+                return ended
         env.sleep()
 
 
@@ -118,8 +141,11 @@ def run(
         )
         ended = follow(launched, spec, env, calls)
         calls.event(f"run ended ({ended})")
-        if ended in ("no-status", "deadline"):
+        if ended in ("no-status", "deadline", "lost-contact"):
             cancel = f"ferry run stopped following: {ended}"
+    except Exception as exc:  # the teardown below still asks the instance to push first
+        cancel = f"ferry run failed: {exc}"
+        raise
     except KeyboardInterrupt:
         calls.tearing_down()  # a second Ctrl-C must not cut the teardown short
         cancel = "Ctrl-C on the dev machine"
