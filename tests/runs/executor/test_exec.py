@@ -14,6 +14,7 @@ from tests.support.s3proxy import S3Proxy
 
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
+from ferry.runs.runconfig import GitSource
 
 FAKE_NVIDIA_SMI = "#!/bin/sh\necho '0, 42, 2048, 16384'\n"
 
@@ -203,6 +204,20 @@ def test_a_failed_setup_skips_training_but_still_finishes(make_run: MakeRun) -> 
     assert (final["state"], final["exit_code"]) == ("failed", 4)
     assert "train" not in final["phases"] and "push" not in final["phases"]
     assert "preparing" in run.log()
+
+
+def test_an_unforeseen_error_in_a_phase_fails_the_run(make_run: MakeRun, tmp_path: Path) -> None:
+    # an override over a folder of the repository: a local OSError, not a ferry error; the
+    # run must end failed (it ended 'succeeded', training never having run)
+    git = GitSource(str(tmp_path / "repo-0"), "main", overrides=("data/logs",))
+    run = make_run(git=git)
+    run.store.put(layout.override_key("data/logs"), b"not a folder")
+    code, output = run.exec()
+    assert code != 0, output
+    final = run.json(layout.FINAL)
+    assert final["state"] == "failed", final
+    assert final["message"].startswith("checkout: IsADirectoryError"), final
+    assert "train" not in final["phases"]
 
 
 def test_a_pulled_file_that_does_not_match_its_checksum_stops_the_run_before_training(

@@ -228,6 +228,11 @@ class _Supervisor:
         except FerryError as exc:
             self.failures.append(Failure(name, exc.message, exc.exit_code))
             self._note(f"{name} failed: {exc.message}")
+        except Exception as exc:  # unforeseen (a local OSError...): still a failed phase,
+            # never a run reported as succeeded because training was not reached
+            message = f"{type(exc).__name__}: {exc}"
+            self.failures.append(Failure(name, message))
+            self._note(f"{name} failed: {message}")
         self.state.end(_now())
         self.bus.status(self.state.status(_now()))
 
