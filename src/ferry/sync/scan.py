@@ -27,6 +27,7 @@ __all__ = [
     "scan_local",
     "scan_remote",
     "unusable_key",
+    "walk_files",
 ]
 
 _TEMP = re.compile(r"^\..+\.ferry-tmp-[0-9a-f]{12}$")  # ferry's temporary files
@@ -85,6 +86,12 @@ def scan_local(
     for rel in set(state.hashes) - set(scan.files):
         del state.hashes[rel]
     return scan
+
+
+def walk_files(folder: Path) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(relative path, path, stat) of the regular files below ``folder`` as a sync sees
+    them: no symlinks, no temporary files of a download (left where they are)."""
+    return _walk(os.fspath(folder), "", [], clean_temp=False)
 
 
 def _walk(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from tests.runs.executor.conftest import MakeRun
@@ -14,7 +15,8 @@ from tests.support.s3proxy import S3Proxy
 
 from ferry.devserver import LocalS3Server
 from ferry.runs import layout
-from ferry.runs.runconfig import GitSource
+from ferry.runs.runconfig import GitSource, WorkspaceConfig
+from ferry.sync.workspace import DEFAULT_MAPPINGS
 
 FAKE_NVIDIA_SMI = "#!/bin/sh\necho '0, 42, 2048, 16384'\n"
 
@@ -204,6 +206,25 @@ def test_a_failed_setup_skips_training_but_still_finishes(make_run: MakeRun) -> 
     assert (final["state"], final["exit_code"]) == ("failed", 4)
     assert "train" not in final["phases"] and "push" not in final["phases"]
     assert "preparing" in run.log()
+
+
+def test_the_manifest_holds_what_the_push_sent_and_not_what_a_mapping_excludes(
+    make_run: MakeRun, bucket: str
+) -> None:
+    # the manifest is what the dev machine checks is in S3: an excluded file listed there
+    # was reported missing, and the run unverified
+    mappings = tuple(
+        replace(m, exclude=("ckpt-001.pkl",)) if m.name == "checkpoints" else m
+        for m in DEFAULT_MAPPINGS
+    )
+    run = make_run(workspace=WorkspaceConfig(f"s3://{bucket}/ws", mappings))
+    code, output = run.exec()
+    assert code == 0, output + run.log(0)
+    keys = {entry["key"] for entry in run.json(layout.MANIFEST)["files"]}
+    assert "ws/checkpoints/ckpt-002.pkl" in keys and "ws/checkpoints/ckpt-001.pkl" not in keys
+    assert not run.bucket_store.exists("ws/checkpoints/ckpt-001.pkl")
+    for key in keys:
+        run.bucket_store.head(key)  # every entry is in the bucket
 
 
 def test_an_unforeseen_error_in_a_phase_fails_the_run(make_run: MakeRun, tmp_path: Path) -> None:

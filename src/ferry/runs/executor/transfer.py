@@ -19,7 +19,6 @@ this instance has seen.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from ferry.storage.batch import run_collect
 from ferry.storage.names import parse_s3_url
 from ferry.storage.s3 import S3Options
 from ferry.sync import Mode, Workspace, run_workspace
-from ferry.sync.scan import CHECKSUM_KEY, checksum_file
+from ferry.sync.scan import CHECKSUM_KEY, checksum_file, walk_files
 
 __all__ = ["Moved", "Verified", "manifest_entries", "transfer", "verify"]
 
@@ -185,33 +184,20 @@ def _hash(path: Path) -> str:
 
 
 def manifest_entries(workspace: Workspace, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every file of the named mappings' folders with its full key in the bucket, size and
-    checksum: what the dev machine checks is in S3 after the push."""
+    """Every file of the named mappings' folders that their rules send, with its full key
+    in the bucket, size and checksum: what the dev machine checks is in S3 after the push."""
     entries = []
     for mapping in workspace.select(names):
         _, prefix = parse_s3_url(workspace.remote_url(mapping))
-        folder = workspace.local_dir(mapping)
-        for rel, path in _files(folder):
-            entries.append(
-                {
-                    "mapping": mapping.name,
-                    "key": f"{prefix}/{rel}" if prefix else rel,
-                    "size": path.stat().st_size,
-                    "checksum": _hash(path),
-                }
-            )
+        rules = mapping.filters
+        for rel, path, stat in walk_files(workspace.local_dir(mapping)):
+            if rules.selects(rel):
+                entries.append(
+                    {
+                        "mapping": mapping.name,
+                        "key": f"{prefix}/{rel}" if prefix else rel,
+                        "size": stat.st_size,
+                        "checksum": _hash(Path(path)),
+                    }
+                )
     return entries
-
-
-def _files(folder: Path) -> list[tuple[str, Path]]:
-    """(relative path, path) of the regular files below ``folder``, as sync sees them:
-    no symlinks, no temporary files of a download."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(root, d)))
-        for name in sorted(files):
-            path = Path(root, name)
-            if path.is_symlink() or ".ferry-tmp-" in name:
-                continue
-            found.append((path.relative_to(folder).as_posix(), path))
-    return found
