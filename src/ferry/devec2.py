@@ -199,11 +199,12 @@ class LocalEc2Server:
             ):
                 return self
             time.sleep(0.1)
-        self.stop()
+        self.stop(keep_log=True)  # the error points at it
         raise FerryError(f"moto's server did not start on {self.url}.", f"See {self.log_path}.")
 
-    def stop(self) -> None:
-        """Stop the server by its process group id; safe to call twice."""
+    def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the server by its process group id; safe to call twice. Its log is removed
+        unless ``keep_log``."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
@@ -215,7 +216,8 @@ class LocalEc2Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        self.log_path.unlink(missing_ok=True)
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalEc2Server:
         return self.start() if self._process is None else self

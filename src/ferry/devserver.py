@@ -168,16 +168,16 @@ class LocalS3Server:
                 if self._process.poll() is None:  # the answer came from our server
                     return
             time.sleep(0.1)
-        self.stop()
+        self.stop(keep_log=True)  # the error points at it
         tail = self.log_path.read_text(errors="replace")[-800:] if self.log_path.exists() else ""
         raise FerryError(
             f"The local S3 server did not start on {self.url}: {tail.strip()}",
             f"Check the port is free, or see {self.log_path}.",
         )
 
-    def stop(self, grace: float = 5.0) -> None:
+    def stop(self, grace: float = 5.0, *, keep_log: bool = False) -> None:
         """Stop the server by its process group id (SIGTERM, then SIGKILL after ``grace``
-        seconds); safe to call twice."""
+        seconds); safe to call twice. Its log is removed unless ``keep_log``."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
@@ -189,7 +189,7 @@ class LocalS3Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        if self._own_log:
+        if self._own_log and not keep_log:
             self.log_path.unlink(missing_ok=True)
 
     def create_bucket(self, name: str) -> None:
