@@ -24,7 +24,7 @@ from ferry.runs.layout import RUN_JSON, override_key, wheel_key
 from ferry.runs.runconfig import RunConfig
 from ferry.storage.base import Store
 from ferry.storage.names import parse_s3_url
-from ferry.storage.s3 import S3Options
+from ferry.storage.s3 import S3Options, S3Store
 
 __all__ = ["RunStores", "build_wheel", "upload_bundle"]
 
@@ -85,9 +85,8 @@ class RunStores:
         options = self.options if self.sse_c else dataclasses.replace(self.options, sse_c=None)
         return S3Store(self.run_url, options)
 
-    def bundle(self) -> Store:
-        from ferry.storage.s3 import S3Store
-
+    def bundle(self) -> S3Store:
+        """The bundle (ferry's wheel, run.json, overrides): never under the SSE-C key."""
         return S3Store(self.run_url, dataclasses.replace(self.options, sse_c=None))
 
     def bucket(self) -> Store:
@@ -99,15 +98,7 @@ class RunStores:
 
     def presign(self, key: str, expires_s: int) -> str:
         """A GET URL for ``key`` under the run prefix that needs no credentials."""
-        bucket, prefix = parse_s3_url(self.run_url)
-        client = dataclasses.replace(self.options, sse_c=None).client()
-        return str(
-            client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": bucket, "Key": f"{prefix}/{key}"},
-                ExpiresIn=expires_s,
-            )
-        )
+        return self.bundle().presign(key, expires_s)
 
 
 def upload_bundle(stores: RunStores, config: RunConfig, folder: Path, wheel: Path) -> str:
