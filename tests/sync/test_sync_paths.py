@@ -171,6 +171,8 @@ def test_resolve_settles_a_manual_conflict_either_way(
         write(ws, f"notes/{name}", "mine")
         raw.put_object(Bucket=bucket, Key=f"team/notes/{name}", Body=b"theirs")
     assert "changed on both sides" in ferry("sync", cwd=ws, code=EXIT_CONFLICTS)
+    quiet = ferry("sync", "--quiet", cwd=ws, code=EXIT_CONFLICTS)  # still named
+    assert "conflict: notes: a.txt" in quiet and "conflict: notes: b.txt" in quiet
     assert "the bucket's version" in ferry("resolve", "notes/a.txt", "--keep", "remote", cwd=ws)
     assert "the local version" in ferry("resolve", "notes/b.txt", "--keep", "local", cwd=ws)
     assert (ws / "notes/a.txt").read_text() == "theirs"

@@ -273,8 +273,7 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool, quiet: bool = False
         return
     if quiet and not dry_run:
         for outcome in outcomes:
-            for path, message in outcome.report.errors:
-                click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
+            _show_problems(outcome)
         return
     for outcome in outcomes:
         if dry_run:
@@ -302,12 +301,17 @@ def _show(outcomes: list[Any], dry_run: bool, as_json: bool, quiet: bool = False
                 )
         _show_pending(outcome)
         _show_encryption(outcome)
-        for path, message in outcome.report.errors:
-            click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
-        for path, reason in outcome.report.unresolved:
-            click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
+        _show_problems(outcome)
     if not dry_run:
         _table(outcomes)
+
+
+def _show_problems(outcome: Any) -> None:
+    """The files that failed and the conflicts left (what exit codes 21 and 20 mean)."""
+    for path, message in outcome.report.errors:
+        click.echo(f"error: {outcome.mapping.name}: {path}: {message}", err=True)
+    for path, reason in outcome.report.unresolved:
+        click.echo(f"conflict: {outcome.mapping.name}: {path}: {reason}", err=True)
 
 
 def _show_encryption(outcome: Any) -> None:
