@@ -82,7 +82,6 @@ SHORT_HELP: dict[str, str | None] = {
 @click.option(
     "--no-sign-request",
     is_flag=True,
-    default=None,
     help="Send requests unsigned: a public bucket, no credentials needed.",
 )
 @click.option(
@@ -97,13 +96,16 @@ def cli(
     endpoint_url: str | None,
     region: str | None,
     profile: str | None,
-    no_sign_request: bool | None,
+    no_sign_request: bool,
     debug: bool,
 ) -> None:
     """ferry keeps a machine-learning team's work in S3."""
-    ctx.obj = {"endpoint_url": endpoint_url, "region": region, "profile": profile}
-    if no_sign_request:
-        ctx.obj["no_sign_request"] = True
+    ctx.obj = {
+        "endpoint_url": endpoint_url,
+        "region": region,
+        "profile": profile,
+        "no_sign_request": no_sign_request or None,  # None: the other layers decide
+    }
     if debug:
         import logging
 
