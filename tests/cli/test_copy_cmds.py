@@ -213,3 +213,19 @@ def test_quiet_prints_nothing_on_success(run, bucket: str, tmp_path: Path) -> No
     (tmp_path / "f.txt").write_text("x")
     assert run("cp", "--quiet", str(tmp_path / "f.txt"), f"s3://{bucket}/f.txt") == ""
     assert run("rm", "-q", f"s3://{bucket}/f.txt") == ""
+
+
+def test_mb_against_an_endpoint_that_is_down_says_so(
+    dev_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the check for an existing bucket took 'no answer' for 'it exists' (exit 7)
+    from click.testing import CliRunner
+
+    from ferry.cli.main import cli
+    from ferry.devserver import free_port
+
+    monkeypatch.setenv("FERRY_MAX_ATTEMPTS", "1")
+    down = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(cli, ["--endpoint-url", down, "mb", "s3://not-made"])
+    assert result.exit_code == 8, result.output
+    assert "Could not connect" in result.output and "already exists" not in result.output

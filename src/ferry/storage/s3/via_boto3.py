@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ferry.errors import AlreadyExistsError
+from ferry.errors import AccessDeniedError, AlreadyExistsError, NotFoundError
 from ferry.storage.s3.errors import Context, Operation, from_botocore, guard, translating
 from ferry.storage.s3.options import RedactedArgs
 from ferry.storage.s3.transport import Body, CopySource, Listed, Meta, Upload
@@ -306,19 +306,18 @@ class Boto3Transport:
 
     def make_bucket(self, region: str) -> None:
         """Create the bucket in ``region`` (us-east-1 takes no location constraint)."""
-        if self.bucket_exists():  # us-east-1 answers 200 to creating a bucket you own
+        try:  # us-east-1 answers 200 to creating a bucket you own: ask first
+            self._call("read", "", "head_bucket", self._args(sse=False))
+        except (NotFoundError, AccessDeniedError):
+            pass  # missing, or not yours: creating it says which (errors.py words both)
+        else:
             raise AlreadyExistsError(
-                f"Bucket {self.bucket!r} already exists.", "Use it, or choose another name."
+                f"Bucket {self.bucket!r} already exists and is yours.", "Use it as it is."
             )
         args = self._args(sse=False)
         if region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
-            self._call("write", "", "create_bucket", args)
-        except AlreadyExistsError:
-            raise AlreadyExistsError(
-                f"Bucket {self.bucket!r} already exists and is yours.", "Use it as it is."
-            ) from None
+        self._call("write", "", "create_bucket", args)
 
     def remove_bucket(self) -> None:
         """Delete the (empty) bucket."""
