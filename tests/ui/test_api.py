@@ -215,6 +215,22 @@ def test_experiment_detail_artifacts_and_dataframe_preview(
     assert preview["rows"] == [[1, True, 0.9], [2, False, 0.2]]
 
 
+def test_a_damaged_file_is_an_error_the_page_shows_not_a_traceback(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rubicon = Rubicon(root_dir=str(tmp_path / "root"))
+    run = rubicon.create_project("p").log_experiment("run")
+    frame = run.log_dataframe(pd.DataFrame({"a": [1, 2]}))
+    (data,) = (tmp_path / "root").rglob("*.parquet")
+    data.write_bytes(b"not parquet at all")
+    tracking = TrackingSource([("root", rubicon)], refresher=Inline())
+    with TestClient(create_app(tracking, ModelSource([]), allowed_hosts=["testserver"])) as client:
+        query = {"root": 0, "project": "p", "id": run.id, "dataframe": frame.id}
+        answer = client.get("/api/dataframe", params=query)
+    assert answer.status_code == 500
+    assert answer.json()["error"].startswith("Could not read it: ")
+
+
 def test_models_show_domains_versions_states_and_metadata(client: TestClient) -> None:
     domains = client.get("/api/models").json()
     (churn,) = domains["domains"]

@@ -7,7 +7,9 @@ Every endpoint is a GET and reads only; the data work is in the sources
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 from collections.abc import Callable
 from datetime import date, datetime
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ferry.errors import ConfigError, NotFoundError
+from ferry.errors import ConfigError, FerryError, NotFoundError
 from ferry.ui.model_source import ModelSource
 from ferry.ui.runs_source import RunsSource
 from ferry.ui.table import TableQuery
@@ -27,6 +29,26 @@ from ferry.ui.tracking_source import ProjectRef, TrackingSource
 __all__ = ["Api", "JSONResponse"]
 
 Handler = Callable[[Request], Response]
+_log = logging.getLogger("ferry.ui")
+
+
+def _guarded(handler: Handler) -> Handler:
+    """An error ferry did not foresee (a damaged file in a root, ...) answers a 500 whose
+    message the page shows, and one line in the terminal: never a traceback. Ferry's own
+    errors go on to the app's handler, which knows their status."""
+
+    @functools.wraps(handler)
+    def guarded(request: Request) -> Response:
+        try:
+            return handler(request)
+        except FerryError:
+            raise
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            _log.warning("%s: %s", request.url.path, problem)
+            return JSONResponse({"error": f"Could not read it: {problem}"}, 500)
+
+    return guarded
 
 
 class JSONResponse(Response):
@@ -70,7 +92,7 @@ class Api:
             "run/resources": self.run_resources,
             "run/log": self.run_log,
         }
-        return [Route(f"/api/{path}", handler) for path, handler in endpoints.items()]
+        return [Route(f"/api/{path}", _guarded(handler)) for path, handler in endpoints.items()]
 
     # -- tracking ------------------------------------------------------------------------
 
