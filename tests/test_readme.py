@@ -95,8 +95,9 @@ def test_every_readme_block_runs_as_written(tmp_path: Path) -> None:
         env.pop(name, None)  # the README's paths are the defaults under HOME
     work = tmp_path / "work"
     work.mkdir()
-    with _serving(["s3", "--port", str(s3_port)], s3_port, env), _serving(
-        ["ec2", "--port", str(ec2_port)], ec2_port, env
+    with (
+        _serving(["s3", "--port", str(s3_port)], s3_port, env),
+        _serving(["ec2", "--port", str(ec2_port)], ec2_port, env),
     ):
         text = (REPO / "README.md").read_text()
         run = subprocess.run(
@@ -123,8 +124,7 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
         timeout=280,
     )
     assert run.returncode == 0, f"{run.stderr[-4000:]}\n--- stdout ---\n{run.stdout[-4000:]}"
-    for seen in ("restored copy is identical", "0 cost-generating resources left",
-                 "Demo finished"):
+    for seen in ("restored copy is identical", "0 cost-generating resources left", "Demo finished"):
         assert seen in run.stdout
 
 

@@ -55,14 +55,20 @@ def test_anon_reads_a_public_root_without_any_credentials(
     """s3fs's anon=True: unsigned requests, so no credentials are looked for (both
     transports: obstore's reads and listings, boto3's checks)."""
     client_kwargs = {"endpoint_url": s3_server.url, "region_name": "us-east-1"}
-    writer = Rubicon(root_dir=f"s3://{bucket}/public", key="test", secret="test",
-                     client_kwargs=client_kwargs)
+    writer = Rubicon(
+        root_dir=f"s3://{bucket}/public", key="test", secret="test", client_kwargs=client_kwargs
+    )
     writer.create_project("open data").log_experiment("e").log_metric("m", 0.5)
     with pytest.raises(CredentialsError, match="No AWS credentials"):
-        Rubicon(root_dir=f"s3://{bucket}/public", cache=False, max_attempts=1,
-                client_kwargs=client_kwargs).projects()
-    reader = Rubicon(root_dir=f"s3://{bucket}/public", cache=False, anon=True,
-                     client_kwargs=client_kwargs)
+        Rubicon(
+            root_dir=f"s3://{bucket}/public",
+            cache=False,
+            max_attempts=1,
+            client_kwargs=client_kwargs,
+        ).projects()
+    reader = Rubicon(
+        root_dir=f"s3://{bucket}/public", cache=False, anon=True, client_kwargs=client_kwargs
+    )
     project = reader.get_project("open data")
     assert project.experiments()[0].metric("m").value == 0.5
 
