@@ -28,6 +28,9 @@ from ferry.errors import (
 )
 from ferry.storage.s3 import MiB, S3Options, S3Store, SseCKey
 from tests.conftest import FaultServer
+from tests.support.s3proxy import S3Proxy
+
+KiB = 1024
 
 KEY = os.urandom(32)
 OTHER_KEY = os.urandom(32)
@@ -247,6 +250,38 @@ def test_create_only_multipart_conflict_aborts_the_upload(
         store.put_file("v1/model.bin", big, mode="create")
     assert store.list_incomplete_uploads() == []
     assert store.head("v1/model.bin").size == 11 * MiB
+
+
+def test_a_download_the_listing_sized_small_is_one_request_and_a_large_one_ranges(
+    bucket: str, s3_options: S3Options, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    proxy = S3Proxy(str(s3_options.endpoint_url))  # counts the requests that reach S3
+    try:
+        options = replace(s3_options, endpoint_url=proxy.url, part_size=64 * KiB)
+        store = S3Store(f"s3://{bucket}", replace(options, whole_read=256 * KiB))
+        small, large = os.urandom(200 * KiB), os.urandom(300 * KiB)
+        store.put("small.bin", small)
+        store.put("large.bin", large)
+
+        def requests_for(key: str, size: int | None) -> int:
+            before = proxy.requests()["forwarded"]
+            store.get_file(key, tmp_path / key, size=size)
+            return proxy.requests()["forwarded"] - before
+
+        assert requests_for("small.bin", len(small)) == 1
+        assert (tmp_path / "small.bin").read_bytes() == small
+        assert requests_for("small.bin", None) == 4  # size unknown: 64 KiB ranges
+        assert requests_for("large.bin", len(large)) == 5
+        assert (tmp_path / "large.bin").read_bytes() == large
+        # The listing is stale: the object grew past the size it gave. The one GET
+        # still brings all of it, never a file cut at the listed size.
+        store.put("small.bin", large)
+        assert requests_for("small.bin", len(small)) == 1
+        assert (tmp_path / "small.bin").read_bytes() == large
+    finally:
+        proxy.stop()
 
 
 def test_a_failed_multipart_upload_leaves_no_orphan_parts(

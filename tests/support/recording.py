@@ -43,8 +43,12 @@ class RecordingStore(BaseStore):
     def get_object(self, key: str) -> StoredObject:
         return self._run("get", lambda: self.inner.get_object(key))
 
-    def get_file(self, key: str, path: Path, *, progress: Any = None) -> ObjectInfo:
-        return self._run("get_file", lambda: self.inner.get_file(key, path, progress=progress))
+    def get_file(
+        self, key: str, path: Path, *, progress: Any = None, size: int | None = None
+    ) -> ObjectInfo:
+        return self._run(
+            "get_file", lambda: self.inner.get_file(key, path, progress=progress, size=size)
+        )
 
     def head(self, key: str) -> ObjectInfo:
         return self._run("head", lambda: self.inner.head(key))

@@ -99,9 +99,13 @@ class Store(Protocol):
         """The object's content and info in one request. Raises ``NotFoundError``."""
         ...
 
-    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+    def get_file(
+        self, key: str, path: Path, *, progress: Progress | None = None, size: int | None = None
+    ) -> ObjectInfo:
         """Stream the object to ``path``; the file appears whole or not at all.
-        ``progress`` is told of each run of bytes as it arrives."""
+        ``progress`` is told of each run of bytes as it arrives. ``size``, when a listing
+        told it, lets the store choose how to read (one request or ranges in parallel);
+        the object as it is when read is what lands, whatever its size."""
         ...
 
     def put(

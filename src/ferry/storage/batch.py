@@ -158,5 +158,5 @@ def download_tree(
     calls: dict[str, Callable[[], ObjectInfo]] = {}
     for info in store.list(base):
         target = Path(folder).joinpath(*info.key[len(base) :].split("/"))
-        calls[info.key] = partial(store.get_file, info.key, target)
+        calls[info.key] = partial(store.get_file, info.key, target, size=info.size)
     return run_many(f"Downloading {store.url}/{prefix}", calls, workers, on_done)

@@ -132,7 +132,9 @@ class CachedStore(BaseStore):
             )
         return self._entry(key), fresh.info
 
-    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+    def get_file(
+        self, key: str, path: Path, *, progress: Progress | None = None, size: int | None = None
+    ) -> ObjectInfo:
         cached, info = self.local_path(key)
         with open(cached, "rb") as handle, local_errors(path, "write"):
             write_atomically(Path(path), counted(copy_chunks(handle), progress))

@@ -66,8 +66,12 @@ class CompositeStore(BaseStore):
     def get_object(self, key: str) -> StoredObject:
         return self._read(f"Reading {key}", lambda s: s.get_object(key))
 
-    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
-        return self._read(f"Reading {key}", lambda s: s.get_file(key, path, progress=progress))
+    def get_file(
+        self, key: str, path: Path, *, progress: Progress | None = None, size: int | None = None
+    ) -> ObjectInfo:
+        return self._read(
+            f"Reading {key}", lambda s: s.get_file(key, path, progress=progress, size=size)
+        )
 
     def head(self, key: str) -> ObjectInfo:
         return self._read(f"Reading {key}", lambda s: s.head(key))

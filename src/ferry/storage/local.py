@@ -194,7 +194,9 @@ class LocalStore(BaseStore):
             raise self._missing(key) from None
         return StoredObject(data, self._info(key, stat))
 
-    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+    def get_file(
+        self, key: str, path: Path, *, progress: Progress | None = None, size: int | None = None
+    ) -> ObjectInfo:
         source = self._path(key)
         try:
             handle = open(source, "rb")  # noqa: SIM115 - closed below

@@ -44,7 +44,9 @@ class MemoryStore(BaseStore):
         except KeyError:
             raise NotFoundError(f"No object at {self.url}/{key}.", "Check the key.") from None
 
-    def get_file(self, key: str, path: Path, *, progress: Progress | None = None) -> ObjectInfo:
+    def get_file(
+        self, key: str, path: Path, *, progress: Progress | None = None, size: int | None = None
+    ) -> ObjectInfo:
         stored = self.get_object(key)
         with local_errors(path, "write"):
             write_atomically(Path(path), [stored.data])

@@ -190,7 +190,7 @@ def _transfer(
         return partial(_encrypt, store, folder, action.path, local[action.path], state)
     if remote[action.path].encrypted is False and isinstance(store, Encrypted):
         store = store.without_encryption()  # stored without SSE-C: read it without the key
-    return partial(_download, store, targets, action.path, state)
+    return partial(_download, store, targets, action.path, state, remote[action.path].size)
 
 
 def _encrypt(
@@ -271,11 +271,13 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
     return info
 
 
-def _download(store: Store, targets: _Targets, path: str, state: SyncState) -> ObjectInfo:
+def _download(
+    store: Store, targets: _Targets, path: str, state: SyncState, size: int
+) -> ObjectInfo:
     target = targets.path(path)
     unchanged_since_scan(target, state, path)
     with local_errors(target, "write"):
-        return store.get_file(path, Path(target))
+        return store.get_file(path, Path(target), size=size)
 
 
 def unchanged_since_scan(target: Path | str, state: SyncState, path: str) -> None:

@@ -91,7 +91,7 @@ def read_archives(repository: Repository, project: str, source: Store, latest_on
     with tempfile.TemporaryDirectory() as folder:
         for info in archives:
             path = Path(folder, "archive.zip")
-            source.get_file(info.key, path)
+            source.get_file(info.key, path, size=info.size)
             put_many(store, _members(path, slug), workers=repository.workers)
     return len(_experiment_ids(store, slug) - before)
 
