@@ -8,7 +8,6 @@ raise one :class:`MultiError` naming every key that failed once the rest are don
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -93,6 +92,10 @@ def run_collect(
         for name, call in calls.items():
             settle(name, partial(guarded, call))
     else:
+        # Here, not at the top: a sync with nothing to move never starts a pool, and
+        # importing it (with logging) is ~4 ms of every start.
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(guarded, call): name for name, call in calls.items()}
             for future in as_completed(futures):

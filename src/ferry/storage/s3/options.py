@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import os
 import stat
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from ferry.errors import ConfigError
 from ferry.storage.base import local_errors
 
 if TYPE_CHECKING:
+    import logging
+
     import boto3
     from mypy_boto3_s3 import S3Client
 
@@ -122,6 +123,8 @@ class SseCKey:
 
     def redact_logs(self) -> None:
         """Filter the key out of every botocore/s3transfer/urllib3 logger that exists now."""
+        import logging  # here: a sync without a key never logs, and it costs ~2 ms a start
+
         manager = logging.Logger.manager
         names = [n for n in manager.loggerDict if n.split(".")[0] in _LOG_FAMILIES]
         for name in {*names, *_LOG_FAMILIES}:
@@ -140,11 +143,11 @@ class SseCKey:
     __str__ = __repr__
 
 
-class _Redactor(logging.Filter):
-    """Replaces the key in log records; holds the key object, never a copy of its text."""
+class _Redactor:
+    """Replaces the key in log records; holds the key object, never a copy of its text.
+    (A logger takes any object with a ``filter`` method.)"""
 
     def __init__(self, key: SseCKey) -> None:
-        super().__init__()
         self.key = key
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -173,6 +176,8 @@ class S3Options:
             False sends every request through boto3.
         part_size: bytes per part of a multipart upload and per ranged GET of a download.
         part_workers: parts of one file in flight at once.
+        whole_read: a download of an object a listing said is at most this size is one
+            GET; larger ones are read in ``part_size`` ranges, ``part_workers`` at once.
         multipart_threshold: files above this size are uploaded in parts; those up to it in
             one request (read whole: fewer requests, and a part costs a server more than a
             PUT of the same bytes; s5cmd sends up to 50 MiB in one request, rclone 200 MiB).
@@ -193,6 +198,7 @@ class S3Options:
     fast: bool = True
     part_size: int = 8 * 1024 * 1024
     part_workers: int = 8
+    whole_read: int = 32 * 1024 * 1024
     multipart_threshold: int = 64 * 1024 * 1024
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 512 * 1024 * 1024

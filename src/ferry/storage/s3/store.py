@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import logging
 import os
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,7 +55,6 @@ __all__ = ["S3Store"]
 
 _WRITE_ID = "ferry-write-id"  # user metadata naming the create-only write that made an object
 
-log = logging.getLogger(__name__)
 # How far back a failed large upload looks for the multipart upload it began (server clocks
 # differ a little from ours; the seed has one writer per workspace).
 _CLOCK_SLACK = timedelta(seconds=60)
@@ -189,6 +186,8 @@ class S3Store(BaseStore):
             chunks = self.routes.reads.get(full, (start, end), meta.etag).chunks
             _write(chunks, fd, start, progress)
 
+        from concurrent.futures import ThreadPoolExecutor  # here: a no-op sync never needs it
+
         with ThreadPoolExecutor(max_workers=self.options.part_workers) as pool:
             list(pool.map(fetch, range(part, meta.size, part)))
         return _info(key, meta)
@@ -217,7 +216,9 @@ class S3Store(BaseStore):
             except UnrepresentableKey as exc:
                 # A key obstore cannot hold ('a//b', written by another tool): a limit of
                 # the transport, not a failed request. boto3 lists this store from now on.
-                log.debug("listing %s with boto3: %s", self.url, exc)
+                import logging
+
+                logging.getLogger(__name__).debug("listing %s with boto3: %s", self.url, exc)
                 self._lists_with_boto3 = True
         return builtins.list(self._boto.list_any(full))
 
