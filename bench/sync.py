@@ -174,6 +174,23 @@ class Server:
         fields = self.stat.read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / self.tick
 
+    def settle(self, quiet: float = 0.1, limit: float = 5.0) -> None:
+        """Wait until the server has used no CPU for ``quiet`` seconds (``limit`` at most).
+
+        What it defers after a command (freeing the gigabyte the last clean-up deleted,
+        its garbage collector) must not be charged to the next command. The rotation
+        keeps neighbours together (each tool always follows the same one), so without
+        this one tool pays for its neighbour's clean-up in every run."""
+        deadline = time.monotonic() + limit
+        last, since = self.cpu(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            now = self.cpu()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+
 
 def one_run(tool: Tool, data: Path, url: str, env: dict[str, str], server: Server) -> list[Run]:
     """The four phases for one tool; the tool's copy of the data is changed in place."""
@@ -222,6 +239,8 @@ def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Serve
     os.chdir(cwd)
     try:
         os.sync()  # each command starts with no dirty pages left by the one before
+        if server is not None:
+            server.settle()  # ... and with a server done with the one before
         before = server.cpu() if server else 0.0
         sample = measure(command, env)
         if server is None:
@@ -230,6 +249,15 @@ def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Serve
         return Run(sample.wall, sample.cpu, sample.rss_mib, server.cpu() - before)
     finally:
         os.chdir(old)
+
+
+def run_order(tools: list[Tool], run: int) -> list[Tool]:
+    """Each run in another order: rotated, and reversed every other run. A rotation alone
+    keeps neighbours together (each tool always right after the same one), and what a
+    tool leaves the server (its allocator's state after a gigabyte is freed) then weighs
+    on the same neighbour in every run: measured, up to 10% on B pull."""
+    turned = tools[run % len(tools) :] + tools[: run % len(tools)]
+    return turned[::-1] if run % 2 else turned
 
 
 def median(runs: list[Run]) -> Run:
@@ -333,8 +361,7 @@ def main() -> None:
             data = make_set(name)
             samples: dict[str, dict[str, list[Run]]] = {p: {} for p in PHASES}
             for run in range(args.runs):
-                # Each run in another order, so that no tool always follows the same one.
-                for tool in chosen[run % len(chosen) :] + chosen[: run % len(chosen)]:
+                for tool in run_order(chosen, run):
                     url = f"s3://{BUCKET}/{tool.name}-{name}-{run}/data"
                     measured = one_run(tool, data, url, env, server_cpu)
                     for phase, sample in zip(PHASES, measured, strict=True):
