@@ -12,11 +12,46 @@ import click
 from ferry.cli.output import print_error
 from ferry.errors import FerryError
 
-__all__ = ["EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_INTERRUPTED", "FerryGroup"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_BUG",
+    "EXIT_INTERRUPTED",
+    "FerryGroup",
+    "end_without_teardown",
+    "leave",
+]
 
 EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program Ctrl-C stopped
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the program reading the output went away
+
+_quick_end = False  # set by a command that leaves nothing for the interpreter to tear down
+
+
+def end_without_teardown() -> None:
+    """Let this process end as soon as the command is done, skipping the interpreter's
+    teardown (module clean-up, obstore's runtime: ~12 ms, a tenth of a no-op sync).
+
+    Only for a command whose files are closed by ``with`` blocks, whose threads are
+    joined, and that registers nothing with ``atexit``: the sync commands."""
+    global _quick_end
+    _quick_end = True
+
+
+def leave(done: SystemExit) -> None:
+    """End the process with ``done``'s code, at once if the command allowed it (see
+    :func:`end_without_teardown`); otherwise return and let ``done`` be raised as usual."""
+    code = 0 if done.code is None else done.code
+    if not _quick_end or not isinstance(code, int):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader went away: as when the command wrote
+            code = EXIT_BROKEN_PIPE
+        except (OSError, ValueError):  # closed, or gone: nothing left to flush
+            pass
+    os._exit(code)
 
 
 class FerryGroup(click.Group):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ferry.cli.group import FerryGroup
+from ferry.cli.group import FerryGroup, leave
 
 __all__ = ["LAZY_COMMANDS", "SHORT_HELP", "cli", "main"]
 
@@ -118,4 +118,8 @@ cli.listed_help = SHORT_HELP
 
 
 def main() -> None:
-    cli(prog_name="ferry")
+    try:
+        cli(prog_name="ferry")
+    except SystemExit as done:
+        leave(done)  # at once, for a command that allowed it
+        raise

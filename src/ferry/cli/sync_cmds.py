@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ferry.cli.group import end_without_teardown
 from ferry.cli.options import (
     FilteredCommand,
     dry_run_option,
@@ -144,6 +145,7 @@ def _sync_paths(
 ) -> None:
     from ferry.sync.paths import sync_paths
 
+    end_without_teardown()
     if len(mappings) != 2:
         raise ConfigError(
             f"'ferry sync' with an s3:// URL takes a source and a destination, not "
@@ -199,6 +201,7 @@ def _run(
 ) -> None:
     from ferry.sync import find_workspace, run_workspace
 
+    end_without_teardown()
     workspace = find_workspace(Path.cwd())
     settings = load_settings(ctx.obj, cwd=workspace.root)
     hide = dry_run or as_json or quiet or no_progress
