@@ -27,9 +27,11 @@ __all__ = ["Report", "apply"]
 
 _SAVE_EVERY = 5.0  # seconds
 # Files above this size move a few at a time: an upload is held whole in memory up to the
-# store's multipart threshold, and sent in parallel parts above it; a download in ranges.
+# store's multipart threshold, and sent in parallel parts above it; a download is one
+# stream up to the store's whole-read size (32 MiB on S3), ranges in parallel above it.
 LARGE = 16 * 1024 * 1024
 LARGE_WORKERS = 2
+LARGE_DOWNLOADS = 4
 
 
 @dataclass
@@ -108,8 +110,7 @@ def apply(
         calls[action.path] = partial(halt.watch, call)
     # Large files already move in parallel parts: a few at a time keeps memory and the
     # server's load bounded; small files go many at a time.
-    for large, limit in ((False, workers), (True, LARGE_WORKERS)):
-        group = {p: c for p, c in calls.items() if (by_path[p].size > LARGE) == large}
+    for group, limit in _groups(calls, by_path, workers):
         _, failures = run_collect(group, limit, on_done=done, stop=halt)
         report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
     report.stopped = stop is not None and stop.is_set()
@@ -137,6 +138,20 @@ def apply(
     if halt.lost is not None:
         raise halt.lost_error(report, len(plan.transfers))
     return report
+
+
+def _groups(
+    calls: dict[str, Callable[[], ObjectInfo]], by_path: dict[str, Action], workers: int
+) -> list[tuple[dict[str, Callable[[], ObjectInfo]], int]]:
+    """The transfers in the groups they run in, each with how many run at once: small
+    files many at a time; large uploads few (held in memory, or already in parallel
+    parts); large downloads a few more (each up to 32 MiB is one stream: 4 keep about
+    as many streams in flight as 2 files in ranges did, for a link whose limit is per
+    connection)."""
+    small = {p: c for p, c in calls.items() if by_path[p].size <= LARGE}
+    ups = {p: c for p, c in calls.items() if p not in small and by_path[p].kind != "download"}
+    downs = {p: c for p, c in calls.items() if p not in small and p not in ups}
+    return [(small, workers), (ups, LARGE_WORKERS), (downs, LARGE_DOWNLOADS)]
 
 
 def _lost(error: BaseException) -> bool:
