@@ -18,12 +18,14 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "FerryGroup",
     "end_without_teardown",
+    "forget_quick_end",
     "leave",
 ]
 
 EXIT_BUG = 70  # EX_SOFTWARE: an error ferry did not expect, i.e. a bug in ferry
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program Ctrl-C stopped
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the program reading the output went away
+EXIT_UNFLUSHED = 120  # Python's own code when its output cannot be flushed at the end
 
 _quick_end = False  # set by a command that leaves nothing for the interpreter to tear down
 
@@ -32,25 +34,38 @@ def end_without_teardown() -> None:
     """Let this process end as soon as the command is done, skipping the interpreter's
     teardown (module clean-up, obstore's runtime: ~12 ms, a tenth of a no-op sync).
 
-    Only for a command whose files are closed by ``with`` blocks, whose threads are
-    joined, and that registers nothing with ``atexit``: the sync commands."""
+    Only for a command whose files are closed by ``with`` blocks, whose pools are joined
+    (a listing thread left behind by an error only reads), and that registers nothing
+    with ``atexit``: the sync commands."""
     global _quick_end
     _quick_end = True
 
 
+def forget_quick_end() -> None:
+    """Undo :func:`end_without_teardown` (a sync run in this process without ``main``)."""
+    global _quick_end
+    _quick_end = False
+
+
 def leave(done: SystemExit) -> None:
     """End the process with ``done``'s code, at once if the command allowed it (see
-    :func:`end_without_teardown`); otherwise return and let ``done`` be raised as usual."""
+    :func:`end_without_teardown`); otherwise return and let ``done`` be raised as usual.
+    Output that cannot be flushed changes a success into a failure, as Python's own end
+    does (120; 141 for a reader that went away), never a failure's own code."""
+    global _quick_end
+    quick, _quick_end = _quick_end, False  # a later command in this process decides anew
     code = 0 if done.code is None else done.code
-    if not _quick_end or not isinstance(code, int):
+    if not quick or not isinstance(code, int):
         return
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # no such stream (fd closed at start): nothing to flush
+            continue
         try:
             stream.flush()
-        except BrokenPipeError:  # the reader went away: as when the command wrote
-            code = EXIT_BROKEN_PIPE
-        except (OSError, ValueError):  # closed, or gone: nothing left to flush
-            pass
+        except BrokenPipeError:  # the reader went away, as when the command wrote
+            code = code or EXIT_BROKEN_PIPE
+        except (OSError, ValueError):  # a full disk, a closed file: the output is lost
+            code = code or EXIT_UNFLUSHED
     os._exit(code)
 
 

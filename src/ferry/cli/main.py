@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ferry.cli.group import FerryGroup, leave
+from ferry.cli.group import FerryGroup, forget_quick_end, leave
 
 __all__ = ["LAZY_COMMANDS", "SHORT_HELP", "cli", "main"]
 
@@ -118,6 +118,7 @@ cli.listed_help = SHORT_HELP
 
 
 def main() -> None:
+    forget_quick_end()  # only a command of this call may end the process at once
     try:
         cli(prog_name="ferry")
     except SystemExit as done:
