@@ -104,9 +104,9 @@ def counting_store(root: str) -> Any:
             self.count("GET")
             return self.inner.get_object(key)
 
-        def get_file(self, key: str, path: Any) -> Any:
+        def get_file(self, key: str, path: Any, *, size: int | None = None) -> Any:
             self.count("GET")
-            return self.inner.get_file(key, path)
+            return self.inner.get_file(key, path, size=size)
 
         def head(self, key: str) -> Any:
             self.count("HEAD")

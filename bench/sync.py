@@ -252,11 +252,13 @@ def measure_in(command: list[str], cwd: Path, env: dict[str, str], server: Serve
 
 
 def run_order(tools: list[Tool], run: int) -> list[Tool]:
-    """Each run in another order: rotated, and reversed every other run. A rotation alone
-    keeps neighbours together (each tool always right after the same one), and what a
-    tool leaves the server (its allocator's state after a gigabyte is freed) then weighs
-    on the same neighbour in every run: measured, up to 10% on B pull."""
-    turned = tools[run % len(tools) :] + tools[: run % len(tools)]
+    """Each run in another order: rotated every second run, and reversed every other run
+    (two tools: AB, BA, BA, AB). A rotation alone keeps neighbours together (each tool
+    always right after the same one), and what a tool leaves the server (its allocator's
+    state after a gigabyte is freed) then weighs on the same neighbour in every run:
+    measured, up to 10% on B pull."""
+    turn = (run // 2) % len(tools)
+    turned = tools[turn:] + tools[:turn]
     return turned[::-1] if run % 2 else turned
 
 
