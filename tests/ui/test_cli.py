@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,9 @@ def test_import_ferry_and_the_cli_do_not_load_the_dashboard() -> None:
 
 
 def run_ferry(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(FERRY), "ui", "--no-browser", *args], capture_output=True, text=True, timeout=60
-    )
+    """``ferry ui`` on any free port unless ``args`` name one (the last --port wins)."""
+    command = [str(FERRY), "ui", "--no-browser", "--port", "0", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 def test_without_the_extra_it_says_how_to_install_it(tmp_path: Path) -> None:
@@ -100,3 +101,27 @@ def test_a_busy_port_is_a_clear_error(filled: tuple[Path, dict[str, Any]]) -> No
     assert result.returncode == 1
     assert f"error: Cannot listen on 127.0.0.1:{port}: Address already in use." in result.stderr
     assert "--port 0" in result.stderr
+
+
+def test_a_busy_port_is_said_before_any_root_is_read() -> None:
+    # A bucket on an endpoint that refuses connections, without credentials: reading it
+    # would end in another error (with credentials, after seconds of retries, while a
+    # listing begun in the background kept the process); the port is checked first.
+    with socket.socket() as busy, socket.socket() as closed:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port, dead = busy.getsockname()[1], closed.getsockname()[1]
+        started = time.monotonic()
+        endpoint = f"http://127.0.0.1:{dead}"
+        ui = ["ui", "--no-browser", "s3://bucket/root", "--port", str(port)]
+        result = subprocess.run(
+            [str(FERRY), "--endpoint-url", endpoint, *ui],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        took = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert took < 10, took

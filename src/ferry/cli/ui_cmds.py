@@ -48,8 +48,14 @@ def ui(
             err=True,
         )
     options = {k: v for k, v in obj.items() if v is not None}
-    app = server.build_app(list(roots), list(model_roots), host, options)
+    # The port first: one in use is said at once, before the roots are read (a bucket's
+    # listing, begun in the background, would otherwise hold the process until it ends).
     sock = server.bind(host, port)
+    try:
+        app = server.build_app(list(roots), list(model_roots), host, options)
+    except BaseException:
+        sock.close()
+        raise
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{sock.getsockname()[1]}/"
     first_page = "" if roots or model_roots else "runs"  # only runs to show
