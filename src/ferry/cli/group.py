@@ -16,6 +16,7 @@ __all__ = [
     "EXIT_BROKEN_PIPE",
     "EXIT_BUG",
     "EXIT_INTERRUPTED",
+    "EXIT_UNFLUSHED",
     "FerryGroup",
     "end_without_teardown",
     "forget_quick_end",

@@ -108,8 +108,6 @@ def apply(
     for action in plan.transfers:
         call = _transfer(action, store, targets, local, remote, state)
         calls[action.path] = partial(halt.watch, call)
-    # Large files already move in parallel parts: a few at a time keeps memory and the
-    # server's load bounded; small files go many at a time.
     for group, limit in _groups(calls, by_path, workers):
         _, failures = run_collect(group, limit, on_done=done, stop=halt)
         report.errors += [(n, str(e)) for n, e in failures if not _lost(e)]
