@@ -162,17 +162,21 @@ class Ec2Faults:
         self.process.stdout.close()
 
 
+def with_dev_key(ec2: Any) -> Any:
+    """``ec2``, once the key pair ``dev-key`` that the SSH runs name exists."""
+    named = [{"Name": "key-name", "Values": ["dev-key"]}]
+    if not ec2.describe_key_pairs(Filters=named)["KeyPairs"]:
+        ec2.create_key_pair(KeyName="dev-key")
+    return ec2
+
+
 def test_9_lost_answer_dependency_violation_invisible_instance(
     project: Any,
     launcher: LocalLauncher,
     moto_server: LocalEc2Server,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ec2 = aws_client("ec2", moto_server.url)
-    if not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["dev-key"]}])[
-        "KeyPairs"
-    ]:
-        ec2.create_key_pair(KeyName="dev-key")
+    ec2 = with_dev_key(aws_client("ec2", moto_server.url))
     # Hidden: the 3 describe calls right after RunInstances, and every one 1 to 4 s after
     # it, while the run is followed: a run whose instance is not visible is not over.
     faults = Ec2Faults(moto_server.url, lose=1, dependency=2, hide=3, window="1:4")
@@ -205,11 +209,7 @@ def test_10_a_delete_refused_is_reported_and_the_rest_torn_down(
     # The policy lacks ec2:DeleteSecurityGroup: that one resource stays, the teardown goes
     # on (the instance, the SSM parameters), the report names what is left, exit 15; a
     # sweep with the right to delete it ends the run.
-    ec2 = aws_client("ec2", moto_server.url)
-    if not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["dev-key"]}])[
-        "KeyPairs"
-    ]:
-        ec2.create_key_pair(KeyName="dev-key")
+    with_dev_key(aws_client("ec2", moto_server.url))
     faults = Ec2Faults(moto_server.url, lose=0, dependency=0, hide=0, deny=1000)
     try:
         repo = project(

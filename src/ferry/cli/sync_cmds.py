@@ -119,14 +119,9 @@ def sync(ctx: click.Context, /, delete: bool, **kwargs: Any) -> None:
 
 def _in_a_workspace() -> bool:
     """Whether a workspace is here; one whose ferry.toml has a mistake raises its error."""
-    from ferry.config import CONFIG_FILE_NAME, read_config_file
+    from ferry.sync.workspace import workspace_file
 
-    here = Path.cwd()
-    return any(
-        (folder / CONFIG_FILE_NAME).is_file()
-        and "workspace" in read_config_file(folder / CONFIG_FILE_NAME)
-        for folder in (here, *here.parents)
-    )
+    return workspace_file(Path.cwd()) is not None
 
 
 def _sync_paths(

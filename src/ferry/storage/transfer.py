@@ -40,14 +40,14 @@ def copy_object(
         return copied
     if isinstance(source, LocalStore):
         return dest.put_file(dest_key, source.path_of(key), progress=progress)
+    size = info.size if info is not None else None
     if isinstance(dest, LocalStore):
-        size = info.size if info is not None else None
         return source.get_file(key, dest.path_of(dest_key), progress=progress, size=size)
     import tempfile  # here: a sync imports this module, and seldom needs it (~3 ms)
 
     with tempfile.TemporaryDirectory() as scratch:  # any other pair: through a file
         path = Path(scratch, "object")
-        source.get_file(key, path, size=info.size if info is not None else None)
+        source.get_file(key, path, size=size)
         return dest.put_file(dest_key, path, progress=progress)
 
 

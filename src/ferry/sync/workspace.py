@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from ferry.config import CONFIG_FILE_NAME, check_keys, read_config_file
 from ferry.errors import ConfigError
@@ -40,6 +40,7 @@ __all__ = [
     "check_overlaps",
     "find_workspace",
     "init_workspace",
+    "workspace_file",
 ]
 
 Direction = Literal["pull", "push", "both"]
@@ -111,16 +112,26 @@ class Workspace:
 
 def find_workspace(start: Path) -> Workspace:
     """The workspace of ``start`` or its nearest parent with a ``[workspace]`` table."""
+    found = workspace_file(start)
+    if found is None:
+        raise ConfigError(
+            f"No workspace found in {start} or its parents (a ferry.toml with [workspace]).",
+            "Create one with: ferry init s3://your-bucket/your-prefix",
+        )
+    path, document = found
+    return _parse(path.parent, document["workspace"], path)
+
+
+def workspace_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest ``ferry.toml`` at ``start`` or above with a ``[workspace]`` table, and
+    its document; None if there is none (a file that is not TOML raises its error)."""
     for folder in (start, *start.parents):
         path = folder / CONFIG_FILE_NAME
         if path.is_file():
             document = read_config_file(path)
             if "workspace" in document:
-                return _parse(folder, document["workspace"], path)
-    raise ConfigError(
-        f"No workspace found in {start} or its parents (a ferry.toml with [workspace]).",
-        "Create one with: ferry init s3://your-bucket/your-prefix",
-    )
+                return path, document
+    return None
 
 
 _WORKSPACE_KEYS = ("remote_root", "mapping")
