@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from ferry.errors import EndpointError, FerryError, InterruptedTransferError, MultiError
 from ferry.storage.base import Encrypted, ObjectInfo, Store, local_errors
 from ferry.storage.batch import run_collect, run_many
 from ferry.sync.plan import Action, LocalFile, Plan, RemoteFile, Synced
 from ferry.sync.scan import CHECKSUM_KEY, checksum_bytes, checksum_file
-from ferry.sync.state import SyncState, identity
+from ferry.sync.state import FileIdentity, SyncState, identity
 
 __all__ = ["Report", "apply"]
 
@@ -90,12 +91,12 @@ def apply(
 
     key_id = store.encryption_id if isinstance(store, Encrypted) else ""
 
-    def done(path: str, info: ObjectInfo) -> None:
+    def done(path: str, outcome: _Outcome) -> None:
         """Record a finished transfer at once, so a state saved mid-way includes it."""
         nonlocal last_save
         action = by_path[path]
         sse = "" if action.kind == "download" and remote[path].encrypted is False else key_id
-        _record(state, targets, path, action, info, local, sse)
+        _record(state, path, outcome, sse)
         _count(report, action)
         if on_file is not None:
             on_file(action.size)
@@ -104,7 +105,7 @@ def apply(
             last_save = time.monotonic()
 
     halt = _Halt(stop)
-    calls: dict[str, Callable[[], ObjectInfo]] = {}
+    calls: dict[str, Callable[[], _Outcome]] = {}
     for action in plan.transfers:
         call = _transfer(action, store, targets, local, remote, state)
         calls[action.path] = partial(halt.watch, call)
@@ -139,8 +140,8 @@ def apply(
 
 
 def _groups(
-    calls: dict[str, Callable[[], ObjectInfo]], by_path: dict[str, Action], workers: int
-) -> list[tuple[dict[str, Callable[[], ObjectInfo]], int]]:
+    calls: dict[str, Callable[[], _Outcome]], by_path: dict[str, Action], workers: int
+) -> list[tuple[dict[str, Callable[[], _Outcome]], int]]:
     """The transfers in the groups they run in, each with how many run at once: small
     files many at a time; large uploads few (held in memory, or already in parallel
     parts); large downloads a few more (each up to 32 MiB is one stream: 4 keep about
@@ -169,7 +170,7 @@ class _Halt:
     def is_set(self) -> bool:
         return self.lost is not None or (self._stop is not None and self._stop.is_set())
 
-    def watch(self, call: Callable[[], ObjectInfo]) -> ObjectInfo:
+    def watch(self, call: Callable[[], _Outcome]) -> _Outcome:
         try:
             return call()
         except EndpointError as exc:
@@ -194,7 +195,7 @@ def _transfer(
     local: dict[str, LocalFile],
     remote: dict[str, RemoteFile],
     state: SyncState,
-) -> Callable[[], ObjectInfo]:
+) -> Callable[[], _Outcome]:
     """The call that carries out one transfer action."""
     folder = targets.root
     if action.kind == "upload":
@@ -206,12 +207,10 @@ def _transfer(
     return partial(_download, store, targets, action.path, state, remote[action.path].size)
 
 
-def _encrypt(
-    store: Store, folder: Path, path: str, file: LocalFile, state: SyncState
-) -> ObjectInfo:
+def _encrypt(store: Store, folder: Path, path: str, file: LocalFile, state: SyncState) -> _Outcome:
     """Rewrite the object with the key, server-side (in parts past 5 GiB)."""
     if isinstance(store, Encrypted):
-        return store.encrypt(path)
+        return _Outcome(store.encrypt(path), file.checksum)
     return _upload(store, folder, path, file, state)
 
 
@@ -259,7 +258,7 @@ class _Targets:
         return f"{self.folder}/{rel}"
 
 
-def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncState) -> ObjectInfo:
+def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncState) -> _Outcome:
     """A local file problem (gone, a folder in the way, unreadable) becomes that file's
     error, not the end of the sync. The object is tagged with the checksum the scan
     read: a file written to since then is not sent (its tag would vouch for content it
@@ -273,7 +272,9 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
             data = (folder / path).read_bytes()
         if checksum_bytes(data) != file.checksum:
             raise _changed_since_scan(path)
-        return store.put(path, data, metadata={CHECKSUM_KEY: file.checksum})
+        return _Outcome(
+            store.put(path, data, metadata={CHECKSUM_KEY: file.checksum}), file.checksum
+        )
     with local_errors(folder / path, "read"):
         info = store.put_file(path, folder / path, metadata={CHECKSUM_KEY: file.checksum})
     if not _as_scanned(folder / path, state, path):
@@ -281,16 +282,28 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
             f"{path} changed while it was being sent; the bucket's copy may not match it.",
             "Run the sync again once nothing writes to it (it is sent again then).",
         )
-    return info
+    return _Outcome(info, file.checksum)
 
 
-def _download(
-    store: Store, targets: _Targets, path: str, state: SyncState, size: int
-) -> ObjectInfo:
+class _Outcome(NamedTuple):
+    """A finished transfer: the object, the checksum of the content moved, and for a
+    download the identity of the file it wrote, worked out by the worker that moved it:
+    outcomes are recorded one at a time (under the pool's lock), which must not wait on
+    the disk (a file without ferry's checksum is read whole to hash it) while every
+    other worker waits to record its own."""
+
+    info: ObjectInfo
+    checksum: str
+    written: FileIdentity | None = None
+
+
+def _download(store: Store, targets: _Targets, path: str, state: SyncState, size: int) -> _Outcome:
     target = targets.path(path)
     unchanged_since_scan(target, state, path)
     with local_errors(target, "write"):
-        return store.get_file(path, Path(target), size=size)
+        info = store.get_file(path, Path(target), size=size)
+        digest = info.metadata.get(CHECKSUM_KEY) or checksum_file(Path(target))
+        return _Outcome(info, digest, identity(os.stat(target)))
 
 
 def unchanged_since_scan(target: Path | str, state: SyncState, path: str) -> None:
@@ -317,22 +330,10 @@ def _changed_since_scan(path: str) -> FerryError:
     )
 
 
-def _record(
-    state: SyncState,
-    targets: _Targets,
-    path: str,
-    action: Action,
-    outcome: ObjectInfo,
-    local: dict[str, LocalFile],
-    sse: str,
-) -> None:
-    if action.kind in ("upload", "encrypt"):
-        state.synced[path] = Synced(local[path].checksum, outcome.etag, sse)
-        return
-    target = targets.path(path)
-    digest = outcome.metadata.get(CHECKSUM_KEY) or checksum_file(Path(target))
-    state.hashes[path] = (identity(os.stat(target)), digest)
-    state.synced[path] = Synced(digest, outcome.etag, sse)
+def _record(state: SyncState, path: str, outcome: _Outcome, sse: str) -> None:
+    if outcome.written is not None:
+        state.hashes[path] = (outcome.written, outcome.checksum)
+    state.synced[path] = Synced(outcome.checksum, outcome.info.etag, sse)
 
 
 def _unchanged_remote(
