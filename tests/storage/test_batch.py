@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -14,20 +15,26 @@ from ferry.storage.batch import run_collect
 
 
 class Calls:
-    """Named calls that take ``seconds`` each and count how many began and ended."""
+    """Named calls that take ``seconds`` each and count how many began and ended; the
+    ``at``-th call to begin runs ``then`` (a stop, a Ctrl-C) first."""
 
-    def __init__(self, count: int, seconds: float = 0.0) -> None:
-        self.seconds = seconds
+    def __init__(
+        self, count: int, seconds: float = 0.0, at: int = 0, then: Callable[[], None] = print
+    ) -> None:
+        self.seconds, self.at, self.then = seconds, at, then
         self.began = 0
         self.ended = 0
         self.lock = threading.Lock()
         self.calls: dict[str, Callable[[], int]] = {
-            f"k{i:03d}": (lambda i=i: self.one(i)) for i in range(count)
+            f"k{i:03d}": partial(self.one, i) for i in range(count)
         }
 
     def one(self, i: int) -> int:
         with self.lock:
             self.began += 1
+            now = self.began
+        if now == self.at:
+            self.then()
         time.sleep(self.seconds)
         with self.lock:
             self.ended += 1
@@ -62,32 +69,44 @@ def test_on_done_is_never_called_twice_at_once() -> None:
 
 def test_a_stop_skips_the_calls_not_begun() -> None:
     stop = threading.Event()
-    calls = Calls(200, seconds=0.01)
-    threading.Timer(0.1, stop.set).start()
+    calls = Calls(200, seconds=0.005, at=10, then=stop.set)
     results, failures = run_collect(calls.calls, 4, stop=stop)
-    assert 0 < calls.began < 200
+    assert 10 <= calls.began < 20  # the 10th, and those already begun: 13 at most
     assert calls.began == calls.ended == len(results) + len(failures)
 
 
-def test_a_bug_in_one_call_starts_no_more_and_is_raised() -> None:
-    calls = Calls(200, seconds=0.01)
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_bug_in_one_call_starts_no_more_and_is_raised(workers: int) -> None:
+    calls = Calls(200, seconds=0.005)
     calls.calls["k000"] = lambda: 1 // 0
     with pytest.raises(ZeroDivisionError):
-        run_collect(calls.calls, 4)
+        run_collect(calls.calls, workers)
     assert calls.began < 20  # not the other 199 first
     assert calls.began == calls.ended  # those in flight were let finish
 
 
+def test_a_failing_on_done_starts_no_more_and_is_raised() -> None:
+    calls = Calls(200, seconds=0.005)
+
+    def on_done(name: str, _result: int) -> None:
+        raise RuntimeError(f"display broke on {name}")
+
+    with pytest.raises(RuntimeError, match="display broke"):
+        run_collect(calls.calls, 4, on_done=on_done)
+    assert calls.began < 20
+    assert calls.began == calls.ended
+
+
 def test_ctrl_c_lets_the_calls_in_flight_finish_and_starts_no_more() -> None:
     """Before, an interrupt waited for every queued call to run (the pool's shutdown)."""
-    calls = Calls(200, seconds=0.02)
     main = threading.main_thread().ident
     assert main is not None
-    ctrl_c = threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT))
-    ctrl_c.start()  # Ctrl-C, as the terminal sends it: to the waiting thread
-    started = time.monotonic()
+
+    def ctrl_c() -> None:  # as the terminal sends it: to the waiting thread
+        signal.pthread_kill(main, signal.SIGINT)
+
+    calls = Calls(200, seconds=0.005, at=10, then=ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         run_collect(calls.calls, 4)
-    assert time.monotonic() - started < 0.5  # 200 x 20 ms on 4 workers would be 1 s
-    assert 0 < calls.began < 200
+    assert 10 <= calls.began < 20
     assert calls.began == calls.ended
