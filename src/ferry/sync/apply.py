@@ -287,10 +287,10 @@ def _upload(store: Store, folder: Path, path: str, file: LocalFile, state: SyncS
 
 class _Outcome(NamedTuple):
     """A finished transfer: the object, the checksum of the content moved, and for a
-    download the identity of the file it wrote, worked out by the worker that moved it:
-    outcomes are recorded one at a time (under the pool's lock), which must not wait on
-    the disk (a file without ferry's checksum is read whole to hash it) while every
-    other worker waits to record its own."""
+    download the identity of the file it wrote, worked out by the worker that moved it.
+    Outcomes are recorded one at a time: the record must not read the disk (a file
+    without ferry's checksum is read whole to hash it) while every other worker waits
+    to record its own."""
 
     info: ObjectInfo
     checksum: str
@@ -302,6 +302,7 @@ def _download(store: Store, targets: _Targets, path: str, state: SyncState, size
     unchanged_since_scan(target, state, path)
     with local_errors(target, "write"):
         info = store.get_file(path, Path(target), size=size)
+    with local_errors(target, "read"):
         digest = info.metadata.get(CHECKSUM_KEY) or checksum_file(Path(target))
         return _Outcome(info, digest, identity(os.stat(target)))
 
