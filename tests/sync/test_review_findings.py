@@ -8,6 +8,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -230,6 +231,27 @@ def test_a_teammates_version_pushed_during_the_sync_is_never_deleted(
     assert (a / "data/models/m.bin").read_text() == "v2 by b"
 
 
+class _SavedAgainWhileSent:
+    """A store that is the real one, except that ``file`` is saved again (same size, new
+    bytes) as each send begins: after the sync's last check of the file, before the
+    bytes go out. A race no server can produce; a store wrapped around the real one, as
+    a user's own store would be, not a patch of ferry's code."""
+
+    def __init__(self, store: Any, file: Path) -> None:
+        self.store, self.file = store, file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def put(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.file.write_text("version-2")
+        return self.store.put(key, *args, **kwargs)
+
+    def put_file(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.file.write_text("version-2")
+        return self.store.put_file(key, *args, **kwargs)
+
+
 def test_a_file_saved_again_while_it_is_sent_never_goes_out_under_its_old_checksum(
     tmp_path, bucket, raw, s3_server, dev_credentials, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -237,8 +259,10 @@ def test_a_file_saved_again_while_it_is_sent_never_goes_out_under_its_old_checks
     # object held the new bytes under the old checksum, was reported 'changed while sent',
     # and left so: a machine holding the old bytes pulled it as 'identical', no error.
     from ferry.config import load_settings
-    from ferry.storage.s3.store import S3Store
+    from ferry.storage import open_store
     from ferry.sync.paths import sync_paths
+    from ferry.sync.run import sync_folder
+    from ferry.sync.workspace import Mapping
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     settings = load_settings({"endpoint_url": s3_server.url, "region": "us-east-1"})
@@ -246,19 +270,9 @@ def test_a_file_saved_again_while_it_is_sent_never_goes_out_under_its_old_checks
     write(src, "f.txt", "version-1")
     write(other, "f.txt", "version-1")
 
-    def saved_again(send):  # type: ignore[no-untyped-def]
-        def sending(self, key, *args, **kwargs):  # type: ignore[no-untyped-def]
-            (src / "f.txt").write_text("version-2")
-            return send(self, key, *args, **kwargs)
-
-        return sending
-
-    sends = {name: getattr(S3Store, name) for name in ("put", "put_file")}
-    for name, send in sends.items():
-        monkeypatch.setattr(S3Store, name, saved_again(send))
-    sync_paths(str(src), url, settings)
-    for name, send in sends.items():
-        monkeypatch.setattr(S3Store, name, send)
+    racing = _SavedAgainWhileSent(open_store(url, settings=settings), src / "f.txt")
+    mapping = Mapping("data", str(src), "data", "push")
+    sync_folder(src, racing, mapping, "push", state_path=tmp_path / "race.json", origin="race")
     pulled = sync_paths(url, str(other), settings)
     assert pulled.report.errors == []
     there = raw.get_object(Bucket=bucket, Key="data/f.txt")["Body"].read()
