@@ -49,6 +49,7 @@ BUCKET = "syncbench"
 SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 * 1024)}
 PHASES = ("push", "no-op", "+1% changed", "pull")
 PEERS = ("aws", "s5cmd", "rclone")
+MANY_FILES = 1000  # a set of this many files keeps its copies until it is done (one_run)
 
 
 def make_set(name: str) -> Path:
@@ -193,19 +194,28 @@ class Server:
 
 
 def one_run(
-    tool: Tool, data: Path, url: str, env: dict[str, str], server: Server, trash: Path
+    tool: Tool,
+    data: Path,
+    url: str,
+    env: dict[str, str],
+    server: Server,
+    trash: Path | None,
 ) -> list[Run]:
     """The four phases for one tool; the tool's copy of the data is changed in place.
 
-    Its folders are then moved into ``trash`` (emptied once the set is done), not deleted:
+    Its folders are then moved to ``trash`` (emptied once the set is done), not deleted:
     on a file system that avoids reusing recently freed inodes (ext4 without a journal,
-    as on this machine), every file created in the minute after a mass delete pays for a
-    scan past each freed inode (the kernel's ``recently_deleted``). Measured with
-    ``perf`` on a pull of set A right after the last pull's 2,000 files were deleted:
-    about 40% of ferry's CPU and of rclone's went there (``openat``), and how much
-    depended on where the kernel put each folder. That cost is the harness's, not the
-    tool's, and it made the ratios swing by 10% from run to run. The price is disk: a
-    set's copies stay until it is done (set C, 5 runs of 5 tools: 25 GB)."""
+    as on this machine), each file created in the minute after a mass delete (up to six
+    while the inode table is dirty) pays for a scan past every freed inode (the kernel's
+    ``recently_deleted``). Measured with ``perf`` on a pull of set A right after the last
+    pull's 2,000 files were deleted: about 40% of ferry's CPU and of rclone's went there
+    (``openat``), and how much depended on where the kernel put each folder. That cost is
+    the harness's, not the tool's, and it made the ratios swing by 10% from run to run.
+    Only a set of many files is kept so (``trash`` is None for the others): sets B and C
+    create 20 files and one (~0.25 ms a file on A: a few milliseconds at most), and
+    keeping their gigabytes fills the page cache, so that the next tool's writes wait
+    for memory to be reclaimed: kept, B pull took 0.89 s for s5cmd and 0.98 s for
+    ferry@before (1.3 s of CPU each), against 0.39 and 0.44 s deleted."""
     work = WORK / "sync-run" / tool.name
     shutil.rmtree(work, ignore_errors=True)
     ferry = tool.name not in PEERS
@@ -226,8 +236,11 @@ def one_run(
     for path in pulled:  # the same bytes, not only the same names (read in chunks: a
         # large read would raise this process's peak RSS, which its children inherit)
         assert filecmp.cmp(target / path, source / path, shallow=False), (tool.name, path)
-    trash.mkdir(parents=True, exist_ok=True)
-    work.rename(trash / f"{tool.name}-{len(list(trash.iterdir()))}")
+    if trash is None:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        work.rename(trash)
     return runs
 
 
@@ -374,13 +387,20 @@ def main() -> None:
                 warm_up(tool, env, store)
         for name in args.sets.split(","):
             data = make_set(name)
-            trash = WORK / "sync-trash"
+            trash, kept = WORK / "sync-trash", SETS[name][0] >= MANY_FILES
             shutil.rmtree(trash, ignore_errors=True)
             samples: dict[str, dict[str, list[Run]]] = {p: {} for p in PHASES}
             for run in range(args.runs):
                 for tool in run_order(chosen, run):
                     url = f"s3://{BUCKET}/{tool.name}-{name}-{run}/data"
-                    measured = one_run(tool, data, url, env, server_cpu, trash)
+                    measured = one_run(
+                        tool,
+                        data,
+                        url,
+                        env,
+                        server_cpu,
+                        trash / f"{run}-{tool.name}" if kept else None,
+                    )
                     for phase, sample in zip(PHASES, measured, strict=True):
                         samples[phase].setdefault(tool.name, []).append(sample)
                     # The server keeps objects in memory: empty it so every tool meets the
