@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from ferry.errors import FerryError, MultiError
 from ferry.storage.base import ObjectInfo, PutMode, Store, join_key
@@ -102,6 +102,7 @@ class _Pool(Generic[T]):
         self.failures: list[tuple[str, BaseException]] = []
         self.crashed: list[BaseException] = []  # a bug, or the caller's Ctrl-C
         self.closed = False
+        self.abandoned = False  # the caller left (a second Ctrl-C): outcomes go unrecorded
         self.in_flight = 0
         self.taking = threading.Lock()  # the queue and the count of calls in flight
         self.settling = threading.Lock()  # the outcomes and on_done: one at a time
@@ -109,37 +110,47 @@ class _Pool(Generic[T]):
 
     def run(self, workers: int) -> None:
         """Run the calls on up to ``workers`` threads (those it could start); on Ctrl-C
-        no call begins, and those in flight finish (the threads are not daemons: even a
-        second Ctrl-C lets them end before the process does)."""
+        no call begins, and those in flight finish. The threads are not daemons: after a
+        second Ctrl-C the calls in flight still end before the process does, but their
+        outcomes are no longer recorded (the caller has given up on them)."""
         try:
-            for number in range(workers):
-                if self._start(number):
-                    continue
-                if number == 0:
-                    self.work()  # not one thread to be had: the calls run here
-                    return
-                break  # no more threads: those started do the work
-            self.finished.wait()
-        except BaseException as exc:
-            self._close(exc)
-            self.finished.wait()
+            started = self._start(workers)
+            if started:
+                self.finished.wait()
+        except BaseException as exc:  # Ctrl-C
+            self.closed = True  # first thing: nothing may begin from here on
+            self._interrupted(exc)
+            return
+        if not started:
+            self.work()  # not one thread to be had: the calls run here
 
     def work(self) -> None:
         """Take and run calls until there are none left to take."""
         while (item := self._take()) is not None:
             name, call = item
             try:
-                outcome: T | BaseException = call()
+                result = call()
             except BaseException as exc:
-                outcome = exc
-            self._settle(name, outcome)
+                self._settle(name, None, exc)
+            else:
+                self._settle(name, result, None)
 
-    def _start(self, number: int) -> bool:
+    def _start(self, workers: int) -> int:
+        """Start up to ``workers`` threads; how many started."""
+        for number in range(workers):
+            try:
+                threading.Thread(target=self._worker, name=f"ferry-batch-{number}").start()
+            except RuntimeError:  # "can't start new thread": those started do the work
+                return number
+        return workers
+
+    def _interrupted(self, reason: BaseException) -> None:
         try:
-            threading.Thread(target=self._worker, name=f"ferry-batch-{number}").start()
-        except RuntimeError:  # "can't start new thread"
-            return False
-        return True
+            self._close(reason)
+            self.finished.wait()
+        except BaseException:  # a second Ctrl-C: the caller goes; record nothing more
+            self.abandoned = True
+            raise
 
     def _worker(self) -> None:
         try:
@@ -159,18 +170,20 @@ class _Pool(Generic[T]):
                 self.finished.set()
             return None
 
-    def _settle(self, name: str, outcome: T | BaseException) -> None:
+    def _settle(self, name: str, result: T | None, error: BaseException | None) -> None:
         try:
             with self.settling:
-                if isinstance(outcome, FerryError):
-                    self.failures.append((name, outcome))
-                elif isinstance(outcome, BaseException):
-                    self.crashed.append(outcome)
+                if self.abandoned:
+                    pass
+                elif isinstance(error, FerryError):
+                    self.failures.append((name, error))
+                elif error is not None:
+                    self.crashed.append(error)
                     self.closed = True
                 else:
-                    self.results[name] = outcome
+                    self.results[name] = cast(T, result)
                     if self.on_done is not None:
-                        self.on_done(name, outcome)
+                        self.on_done(name, cast(T, result))
         except BaseException as exc:  # on_done failed
             self.crashed.append(exc)
             self.closed = True
