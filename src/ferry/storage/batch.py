@@ -173,17 +173,8 @@ class _Pool(Generic[T]):
     def _settle(self, name: str, result: T | None, error: BaseException | None) -> None:
         try:
             with self.settling:
-                if self.abandoned:
-                    pass
-                elif isinstance(error, FerryError):
-                    self.failures.append((name, error))
-                elif error is not None:
-                    self.crashed.append(error)
-                    self.closed = True
-                else:
-                    self.results[name] = cast(T, result)
-                    if self.on_done is not None:
-                        self.on_done(name, cast(T, result))
+                if not self.abandoned:
+                    self._record(name, result, error)
         except BaseException as exc:  # on_done failed
             self.crashed.append(exc)
             self.closed = True
@@ -192,6 +183,17 @@ class _Pool(Generic[T]):
                 self.in_flight -= 1
                 if self.closed and not self.in_flight:
                     self.finished.set()
+
+    def _record(self, name: str, result: T | None, error: BaseException | None) -> None:
+        if isinstance(error, FerryError):
+            self.failures.append((name, error))
+        elif error is not None:
+            self.crashed.append(error)
+            self.closed = True
+        else:
+            self.results[name] = cast(T, result)
+            if self.on_done is not None:
+                self.on_done(name, cast(T, result))
 
     def _close(self, reason: BaseException) -> None:
         """No call begins from now on; ``reason`` is raised once those in flight end."""
