@@ -21,7 +21,9 @@ and CPU per file of the set, the server's CPU time over the same command, and pe
 then each tool's wall time / ferry's (above 1: ferry is faster) and the best peer's. The
 server is a single Python process (one core at most), so its CPU time over a command is a
 floor under that command's wall time; the server's CPU per request, measured once at the
-start, shows what that floor is made of.
+start, shows what that floor is made of. The server runs with one allocator policy
+(``SERVER_ENV``): with glibc's default, what it cost to serve a set depended on which tool
+had uploaded it (``bench/server_heap.py`` measures that).
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 
 PHASES = ("push", "no-op", "+1% changed", "pull")
 PEERS = ("aws", "s5cmd", "rclone")
 MANY_FILES = 1000  # a set of this many files keeps its copies until it is done (one_run)
+# The server's allocator keeps one policy whatever ran before: large blocks from the heap,
+# and freed memory kept, not handed back. By default glibc moves its mmap threshold with
+# every large block freed, and trims the heap when its top is free, so what a response's
+# buffers cost (fresh pages, faulted in and zeroed, or reused ones) depended on the
+# server's history. bench/server_heap.py, set B, server CPU per pull (median of 5): 0.51
+# and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36 and 0.36 s for
+# s5cmd's: the cost followed the uploader, not the puller, so each tool was charged for
+# how its upload left the server's heap. With this policy: 0.33-0.37 s for all four.
+SERVER_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
+    "MALLOC_TRIM_THRESHOLD_": str(16 * 1024**3),
+}
 
 
 def make_set(name: str) -> Path:
@@ -358,7 +372,7 @@ def main() -> None:
         help="another ferry executable, run beside as ferry@NAME (default ferry@base); repeatable",
     )
     args = parser.parse_args()
-    with LocalS3Server(tools_dir=TOOLS) as server:
+    with LocalS3Server(tools_dir=TOOLS, env=SERVER_ENV) as server:
         assert server.pid is not None
         server_cpu = Server(server.pid)
         server.create_bucket(BUCKET)

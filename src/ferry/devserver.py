@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -96,6 +97,7 @@ class LocalS3Server:
         tools_dir: where ministack's virtual environment lives.
         log_path: where the server's output goes (a file in ``tools_dir`` by default).
         services: the ministack services to enable (S3 by default).
+        env: more environment for the server's process (its allocator's settings, say).
     """
 
     def __init__(
@@ -105,12 +107,14 @@ class LocalS3Server:
         tools_dir: Path | None = None,
         log_path: Path | None = None,
         services: tuple[str, ...] = ("s3",),
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.tools_dir = tools_dir or default_tools_dir()
         self.log_path = log_path or self.tools_dir / f"ministack-{self.port}.log"
         self._own_log = log_path is None  # removed after a clean stop; kept after a crash
         self.services = services
+        self.extra_env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -141,6 +145,7 @@ class LocalS3Server:
             "MINISTACK_HOST": "127.0.0.1",
             "SERVICES": ",".join(self.services),
             "LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ferry.devserver import free_port
+from ferry.devserver import LocalS3Server, free_port
 from tests.conftest import TOOLS
 from tests.support.net import listening_addresses
 
@@ -96,3 +96,12 @@ def test_a_port_in_use_is_an_error_naming_the_port() -> None:
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "listening" not in result.stderr.lower()
+
+
+def test_the_server_process_gets_the_environment_it_is_given() -> None:
+    """The sync benchmark fixes the server's allocator this way (bench/sync.py)."""
+    with LocalS3Server(tools_dir=TOOLS, env={"MALLOC_TRIM_THRESHOLD_": "12345"}) as server:
+        assert server.pid is not None
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_TRIM_THRESHOLD_=12345" in environ
+    assert b"GATEWAY_PORT=" + str(server.port).encode() in environ  # its own still there
