@@ -1,20 +1,23 @@
 """Does the local S3 server charge a pull for how its objects were uploaded?
 
-    .venv/bin/python bench/server_heap.py [--runs 5] [--set B]
+    .venv/bin/python bench/server_heap.py [--runs 6] [--set B|C]
 
-Why ``bench/sync.py`` starts the server with ``SERVER_ENV``. Each run uploads the set
-once with ferry and once with s5cmd, and each upload is pulled by both tools, so every
-(uploader, puller) pair meets the same server; all of it is done twice, on a server with
-glibc's default allocator and on one started with ``SERVER_ENV``. Printed per pair: the
-pull's wall time and client CPU (medians) and the server's CPU, median and each run.
+Why ``bench/sync.py`` starts the server with ``SERVER_ENV``. Two servers run side by
+side, one with glibc's default allocator and one with ``SERVER_ENV``; each run, on each
+server in turn (the order alternating, so that a machine whose speed drifts treats both
+alike), uploads the set once with ferry and once with s5cmd, and each upload is pulled by
+both tools, so every (uploader, puller) pair meets the same server. Printed per server
+and pair: the pull's wall time and client CPU, the server's CPU and its minor page faults
+over the pull (medians), and the server's CPU per run. The page faults show the
+mechanism: a response's buffers on fresh pages (each faulted in and zeroed) or on reused
+ones.
 
-Measured (2 cores, 5 runs, ministack 1.5.33), set B (20 x 20 MiB), server CPU per pull:
-with glibc's default allocator 0.51 and 0.47 s for ferry's objects pulled by ferry and by
-s5cmd, 0.36 and 0.36 s for s5cmd's; with ``SERVER_ENV`` 0.35, 0.37, 0.33 and 0.35 s. The
-cost followed the uploader, not the puller, so ``bench/sync.py`` (each tool pulls what it
-pushed) charged each tool for the state its upload left the server's heap in. Wall time
-of each tool pulling its own upload: ferry 0.680 s, s5cmd 0.557 s with the default
-allocator; 0.532 and 0.551 s with ``SERVER_ENV``.
+Measured (2 cores, ministack 1.5.33), set B (20 x 20 MiB), server CPU per pull, median of
+5, with the two servers run one after the other (the first version of this script):
+default allocator 0.51 and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36
+and 0.36 s for s5cmd's; with ``SERVER_ENV`` 0.35, 0.37, 0.33 and 0.35 s. The cost
+followed the uploader, not the puller, so ``bench/sync.py`` (each tool pulls what it
+pushed) charged each tool for the state its upload left the server's heap in.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import shutil
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,8 +39,10 @@ from ferry.storage.s3 import S3Options, S3Store
 from sync import (
     BUCKET,
     SERVER_ENV,
+    SETS,
     Run,
     Server,
+    Tool,
     make_set,
     measure_in,
     run_order,
@@ -46,56 +52,88 @@ from sync import (
 )
 
 
-def matrix(data: Path, runs: int, server_env: dict[str, str]) -> dict[tuple[str, str], list[Run]]:
-    with LocalS3Server(tools_dir=TOOLS, env=server_env) as server:
-        assert server.pid is not None
-        cpu = Server(server.pid)
-        server.create_bucket(BUCKET)
-        env = {**os.environ, **server.env()}
-        env.pop("FERRY_SSE_C_KEY", None)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ.update(server.env())
-        store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
-        pair = tools(server.url, ["ferry", "s5cmd"], [])
-        warm_up(pair[0], env, store)
-        found: dict[tuple[str, str], list[Run]] = {}
-        for run in range(runs):
-            for up in run_order(pair, run):
-                url = f"s3://{BUCKET}/{up.name}-{run}/data"
-                work = WORK / "server-heap" / up.name
-                shutil.rmtree(work, ignore_errors=True)
-                ferry = up.name == "ferry"
-                source = workspace(work / "up", url) if ferry else work / "up" / "data"
-                shutil.copytree(data, source)
-                measure_in(up.push(source, url), work / "up", {**env, "PWD": str(work / "up")}, cpu)
-                for down in run_order(pair, run + 1):
-                    into = WORK / "server-heap" / f"down-{down.name}"
-                    shutil.rmtree(into, ignore_errors=True)
-                    ferry = down.name == "ferry"
-                    target = workspace(into, url) if ferry else into / "data"
-                    target.mkdir(parents=True, exist_ok=True)
-                    pulled = measure_in(down.pull(url, target), into, env, cpu)
-                    found.setdefault((up.name, down.name), []).append(pulled)
-                    shutil.rmtree(into, ignore_errors=True)
-                shutil.rmtree(work, ignore_errors=True)
-                store.delete([i.key for i in store.list(f"{up.name}-{run}/")])
-        return found
+class Faults(Server):
+    """The server's CPU, as in bench/sync.py, and its minor page faults."""
+
+    def faults(self) -> int:
+        return int(self.stat.read_text().rsplit(")", 1)[1].split()[7])
+
+
+@dataclass
+class Side:
+    """One server, the tools pointed at it, and what its pulls measured."""
+
+    name: str
+    server: LocalS3Server
+    probe: Faults
+    env: dict[str, str]
+    store: S3Store
+    pair: list[Tool]
+    found: dict[tuple[str, str], list[tuple[Run, int]]]
+
+
+def start(name: str, server_env: dict[str, str]) -> Side:
+    server = LocalS3Server(tools_dir=TOOLS, env=server_env).start()
+    assert server.pid is not None
+    server.create_bucket(BUCKET)
+    env = {**os.environ, **server.env()}
+    env.pop("FERRY_SSE_C_KEY", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ.update(server.env())  # credentials for the store below (the same for both)
+    store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
+    pair = tools(server.url, ["ferry", "s5cmd"], [])
+    warm_up(pair[0], env, store)
+    return Side(name, server, Faults(server.pid), env, store, pair, {})
+
+
+def one_run(side: Side, data: Path, run: int, count: int) -> None:
+    for up in run_order(side.pair, run):
+        url = f"s3://{BUCKET}/{up.name}-{run}/data"
+        work = WORK / "server-heap" / up.name
+        shutil.rmtree(work, ignore_errors=True)
+        source = workspace(work / "up", url) if up.name == "ferry" else work / "up" / "data"
+        shutil.copytree(data, source)
+        measure_in(up.push(source, url), work / "up", {**side.env, "PWD": str(work / "up")}, None)
+        for down in run_order(side.pair, run + 1):
+            into = WORK / "server-heap" / f"down-{down.name}"
+            shutil.rmtree(into, ignore_errors=True)
+            target = workspace(into, url) if down.name == "ferry" else into / "data"
+            target.mkdir(parents=True, exist_ok=True)
+            before = side.probe.faults()
+            pulled = measure_in(down.pull(url, target), into, side.env, side.probe)
+            faults = side.probe.faults() - before
+            got = sum(1 for p in target.rglob("*") if p.is_file())
+            assert got == count, f"{down.name} pulled {got} of {count} files of {up.name}'s"
+            side.found.setdefault((up.name, down.name), []).append((pulled, faults))
+            shutil.rmtree(into, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        side.store.delete([i.key for i in side.store.list(f"{up.name}-{run}/")])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--set", default="B")
+    parser.add_argument("--runs", type=int, default=6, help="even: each order as often")
+    parser.add_argument("--set", default="B", choices=["B", "C"])
     args = parser.parse_args()
     data = make_set(args.set)
-    for title, server_env in (("glibc's default allocator", {}), ("SERVER_ENV", SERVER_ENV)):
-        print(f"\nset {args.set}, server with {title}, median of {args.runs}")
-        for (up, down), runs in sorted(matrix(data, args.runs, server_env).items()):
+    sides = [start("glibc's default allocator", {}), start("SERVER_ENV", SERVER_ENV)]
+    try:
+        for run in range(args.runs):
+            for side in sides if run % 2 == 0 else sides[::-1]:
+                one_run(side, data, run, SETS[args.set][0])
+    finally:
+        for side in sides:
+            side.server.stop()
+    for side in sides:
+        print(f"\nset {args.set}, server with {side.name}, median of {args.runs}")
+        for (up, down), found in sorted(side.found.items()):
+            runs = [r for r, _ in found]
             print(
                 f"uploaded by {up:<6} pulled by {down:<6}"
                 f" wall {statistics.median(r.wall for r in runs):.3f}s"
                 f" cpu {statistics.median(r.cpu for r in runs):.3f}s"
                 f" server cpu {statistics.median(r.server_cpu for r in runs):.3f}s"
+                f" faults {statistics.median(f for _, f in found):>7,.0f}"
                 f"  ({' '.join(f'{r.server_cpu:.2f}' for r in runs)})"
             )
 

@@ -1,7 +1,7 @@
 """Sync benchmark: ferry beside aws s3 sync, s5cmd sync and rclone sync, one invocation.
 
     .venv/bin/python bench/sync.py [--runs 3] [--sets A,B,C] [--tools ferry,s5cmd]
-                                   [--baseline /path/to/another/ferry]
+                                   [--baseline /path/to/another/ferry] [--default-allocator]
 
 Data sets: A = 2,000 files of 4 KiB in nested folders, B = 20 files of 20 MiB, C = one
 500 MiB file. Phases: push to an empty prefix, no-op re-sync, re-sync after changing 1% of
@@ -23,7 +23,8 @@ server is a single Python process (one core at most), so its CPU time over a com
 floor under that command's wall time; the server's CPU per request, measured once at the
 start, shows what that floor is made of. The server runs with one allocator policy
 (``SERVER_ENV``): with glibc's default, what it cost to serve a set depended on which tool
-had uploaded it (``bench/server_heap.py`` measures that).
+had uploaded it (``bench/server_heap.py`` measures that; ``--default-allocator`` runs the
+server without it).
 """
 
 from __future__ import annotations
@@ -52,14 +53,16 @@ SETS = {"A": (2000, 4 * 1024), "B": (20, 20 * 1024 * 1024), "C": (1, 500 * 1024 
 PHASES = ("push", "no-op", "+1% changed", "pull")
 PEERS = ("aws", "s5cmd", "rclone")
 MANY_FILES = 1000  # a set of this many files keeps its copies until it is done (one_run)
-# The server's allocator keeps one policy whatever ran before: large blocks from the heap,
-# and freed memory kept, not handed back. By default glibc moves its mmap threshold with
-# every large block freed, and trims the heap when its top is free, so what a response's
-# buffers cost (fresh pages, faulted in and zeroed, or reused ones) depended on the
-# server's history. bench/server_heap.py, set B, server CPU per pull (median of 5): 0.51
-# and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36 and 0.36 s for
+# The server's allocator keeps one policy whatever ran before: blocks of up to 32 MiB
+# come from the heap, and the heap is never trimmed (what is freed there is reused, not
+# handed back). By default glibc raises its mmap threshold when it frees an mmapped block
+# (up to 32 MiB) and trims the heap when its top is free, so whether a response's buffers
+# were fresh pages (faulted in and zeroed) or reused ones depended on the server's
+# history. Measured by bench/server_heap.py (set B, server CPU per pull, median of 5):
+# 0.51 and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36 and 0.36 s for
 # s5cmd's: the cost followed the uploader, not the puller, so each tool was charged for
 # how its upload left the server's heap. With this policy: 0.33-0.37 s for all four.
+# Blocks above 32 MiB are mmapped under either policy. --default-allocator runs without.
 SERVER_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
     "MALLOC_TRIM_THRESHOLD_": str(16 * 1024**3),
@@ -365,6 +368,9 @@ def main() -> None:
     parser.add_argument("--sets", default="A,B,C")
     parser.add_argument("--tools", default="ferry,aws,s5cmd,rclone", help="comma-separated")
     parser.add_argument(
+        "--default-allocator", action="store_true", help="the server without SERVER_ENV"
+    )
+    parser.add_argument(
         "--baseline",
         action="append",
         default=[],
@@ -372,7 +378,7 @@ def main() -> None:
         help="another ferry executable, run beside as ferry@NAME (default ferry@base); repeatable",
     )
     args = parser.parse_args()
-    with LocalS3Server(tools_dir=TOOLS, env=SERVER_ENV) as server:
+    with LocalS3Server(tools_dir=TOOLS, env={} if args.default_allocator else SERVER_ENV) as server:
         assert server.pid is not None
         server_cpu = Server(server.pid)
         server.create_bucket(BUCKET)

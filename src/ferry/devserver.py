@@ -89,6 +89,12 @@ def _check_port_free(port: int) -> None:
             ) from None
 
 
+# What start() sets for the server's process; env= may add to it, never change it.
+_SERVER_VARIABLES = frozenset(
+    ("PATH", "HOME", "BIND_HOST", "GATEWAY_PORT", "MINISTACK_HOST", "SERVICES", "LOG_LEVEL")
+)
+
+
 class LocalS3Server:
     """A ministack S3 server on 127.0.0.1, started and stopped by this object.
 
@@ -97,7 +103,9 @@ class LocalS3Server:
         tools_dir: where ministack's virtual environment lives.
         log_path: where the server's output goes (a file in ``tools_dir`` by default).
         services: the ministack services to enable (S3 by default).
-        env: more environment for the server's process (its allocator's settings, say).
+        env: more environment for the server's process (its allocator's settings, say);
+            never the variables this object sets (the address, port, services, log level,
+            PATH and HOME): a ValueError says which.
     """
 
     def __init__(
@@ -115,6 +123,9 @@ class LocalS3Server:
         self._own_log = log_path is None  # removed after a clean stop; kept after a crash
         self.services = services
         self.extra_env = dict(env or {})
+        taken = sorted(self.extra_env.keys() & _SERVER_VARIABLES)
+        if taken:  # a caller's BIND_HOST would open the server beyond this machine
+            raise ValueError(f"LocalS3Server sets {', '.join(taken)} itself")
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

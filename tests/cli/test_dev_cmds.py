@@ -105,3 +105,11 @@ def test_the_server_process_gets_the_environment_it_is_given() -> None:
         environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
     assert b"MALLOC_TRIM_THRESHOLD_=12345" in environ
     assert b"GATEWAY_PORT=" + str(server.port).encode() in environ  # its own still there
+
+
+@pytest.mark.parametrize("name", ["BIND_HOST", "GATEWAY_PORT"])
+def test_the_environment_given_cannot_change_the_address_the_server_listens_on(
+    name: str,
+) -> None:
+    with pytest.raises(ValueError, match=name):
+        LocalS3Server(tools_dir=TOOLS, env={name: "0.0.0.0"})
