@@ -12,12 +12,15 @@ over the pull (medians), and the server's CPU per run. The page faults show the
 mechanism: a response's buffers on fresh pages (each faulted in and zeroed) or on reused
 ones.
 
-Measured (2 cores, ministack 1.5.33), set B (20 x 20 MiB), server CPU per pull, median of
-5, with the two servers run one after the other (the first version of this script):
-default allocator 0.51 and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36
-and 0.36 s for s5cmd's; with ``SERVER_ENV`` 0.35, 0.37, 0.33 and 0.35 s. The cost
-followed the uploader, not the puller, so ``bench/sync.py`` (each tool pulls what it
-pushed) charged each tool for the state its upload left the server's heap in.
+Measured (2 cores, ministack 1.5.33, 6 runs, 2026-11-27), set B (20 x 20 MiB), per pull:
+server CPU and minor page faults, medians. Default allocator: ferry's objects 0.400 s and
+84,046 faults pulled by ferry, 0.405 s and 69,258 by s5cmd; s5cmd's objects 0.285 s and 2
+faults pulled by ferry, 0.290 s and 4,187 by s5cmd. With ``SERVER_ENV``: 0.285-0.290 s and
+at most 88 faults for all four. The cost followed the uploader, not the puller (ferry's
+uploads left the heap so that every later response's buffers were fresh pages), so
+``bench/sync.py``, where each tool pulls what it pushed, charged each tool for the state
+its upload left the server's heap in. Each tool pulling its own upload: ferry 0.565 s,
+s5cmd 0.455 s with the default allocator; 0.450 and 0.467 s with ``SERVER_ENV``.
 """
 
 from __future__ import annotations

@@ -58,10 +58,11 @@ MANY_FILES = 1000  # a set of this many files keeps its copies until it is done 
 # handed back). By default glibc raises its mmap threshold when it frees an mmapped block
 # (up to 32 MiB) and trims the heap when its top is free, so whether a response's buffers
 # were fresh pages (faulted in and zeroed) or reused ones depended on the server's
-# history. Measured by bench/server_heap.py (set B, server CPU per pull, median of 5):
-# 0.51 and 0.47 s for ferry's objects pulled by ferry and by s5cmd, 0.36 and 0.36 s for
-# s5cmd's: the cost followed the uploader, not the puller, so each tool was charged for
-# how its upload left the server's heap. With this policy: 0.33-0.37 s for all four.
+# history. Measured by bench/server_heap.py (set B, server CPU and page faults per pull,
+# median of 6): ferry's objects cost it 0.400 s (84,046 faults) pulled by ferry and 0.405
+# s (69,258) pulled by s5cmd, s5cmd's objects 0.285 s (2) and 0.290 s (4,187): the cost
+# followed the uploader, not the puller, so each tool was charged for how its upload left
+# the server's heap. With this policy: 0.285-0.290 s and at most 88 faults for all four.
 # Blocks above 32 MiB are mmapped under either policy. --default-allocator runs without.
 SERVER_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
