@@ -1,6 +1,6 @@
 """Does the local S3 server charge a pull for how its objects were uploaded?
 
-    .venv/bin/python bench/server_heap.py [--runs 6] [--set B|C]
+    .venv/bin/python bench/server_heap.py [--runs 8] [--set B|C]
 
 Why ``bench/sync.py`` starts the server with ``SERVER_ENV``. Two servers run side by
 side, one with glibc's default allocator and one with ``SERVER_ENV``; each run, on each
@@ -16,16 +16,19 @@ Measured (2 cores, ministack 1.5.33, 6 runs, 2026-11-27), set B (20 x 20 MiB), p
 server CPU and minor page faults, medians. Default allocator: ferry's objects 0.400 s and
 84,046 faults pulled by ferry, 0.405 s and 69,258 by s5cmd; s5cmd's objects 0.285 s and 2
 faults pulled by ferry, 0.290 s and 4,187 by s5cmd. With ``SERVER_ENV``: 0.285-0.290 s and
-at most 88 faults for all four. The cost followed the uploader, not the puller (ferry's
-uploads left the heap so that every later response's buffers were fresh pages), so
-``bench/sync.py``, where each tool pulls what it pushed, charged each tool for the state
-its upload left the server's heap in. Each tool pulling its own upload: ferry 0.565 s,
-s5cmd 0.455 s with the default allocator; 0.450 and 0.467 s with ``SERVER_ENV``.
+at most 88 faults for all four. The cost followed the uploader, not the puller (after
+ferry's uploads most of a response's buffers were fresh pages), so where each tool pulls
+what it pushed, as in ``bench/sync.py``, a tool could be charged for the state its upload
+left the server's heap in; how much varied with what ran before (a default-allocator pass
+of ``bench/sync.py`` in the same hour had ferry's B pull at 1.07x s5cmd's). Each tool
+pulling its own upload here: ferry 0.565 s, s5cmd 0.455 s with the default allocator;
+0.450 and 0.467 s with ``SERVER_ENV``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -56,10 +59,16 @@ from sync import (
 
 
 class Faults(Server):
-    """The server's CPU, as in bench/sync.py, and its minor page faults."""
+    """The server's CPU, as in bench/sync.py, and its minor page faults read with it.
+    ``measure_in``'s last two ``cpu()`` calls are its before and after, so the faults
+    between the last two reads cover exactly the interval its CPU figure does."""
 
-    def faults(self) -> int:
-        return int(self.stat.read_text().rsplit(")", 1)[1].split()[7])
+    last = previous = 0
+
+    def cpu(self) -> float:
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        self.previous, self.last = self.last, int(fields[7])
+        return (int(fields[11]) + int(fields[12])) / self.tick
 
 
 @dataclass
@@ -75,8 +84,8 @@ class Side:
     found: dict[tuple[str, str], list[tuple[Run, int]]]
 
 
-def start(name: str, server_env: dict[str, str]) -> Side:
-    server = LocalS3Server(tools_dir=TOOLS, env=server_env).start()
+def start(name: str, server_env: dict[str, str], stack: contextlib.ExitStack) -> Side:
+    server = stack.enter_context(LocalS3Server(tools_dir=TOOLS, env=server_env))
     assert server.pid is not None
     server.create_bucket(BUCKET)
     env = {**os.environ, **server.env()}
@@ -102,9 +111,8 @@ def one_run(side: Side, data: Path, run: int, count: int) -> None:
             shutil.rmtree(into, ignore_errors=True)
             target = workspace(into, url) if down.name == "ferry" else into / "data"
             target.mkdir(parents=True, exist_ok=True)
-            before = side.probe.faults()
             pulled = measure_in(down.pull(url, target), into, side.env, side.probe)
-            faults = side.probe.faults() - before
+            faults = side.probe.last - side.probe.previous
             got = sum(1 for p in target.rglob("*") if p.is_file())
             assert got == count, f"{down.name} pulled {got} of {count} files of {up.name}'s"
             side.found.setdefault((up.name, down.name), []).append((pulled, faults))
@@ -115,18 +123,20 @@ def one_run(side: Side, data: Path, run: int, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=6, help="even: each order as often")
+    parser.add_argument(
+        "--runs", type=int, default=8, help="a multiple of 4: each tool first as often"
+    )
     parser.add_argument("--set", default="B", choices=["B", "C"])
     args = parser.parse_args()
     data = make_set(args.set)
-    sides = [start("glibc's default allocator", {}), start("SERVER_ENV", SERVER_ENV)]
-    try:
+    with contextlib.ExitStack() as stack:  # both servers stopped whatever happens
+        sides = [
+            start("glibc's default allocator", {}, stack),
+            start("SERVER_ENV", SERVER_ENV, stack),
+        ]
         for run in range(args.runs):
             for side in sides if run % 2 == 0 else sides[::-1]:
                 one_run(side, data, run, SETS[args.set][0])
-    finally:
-        for side in sides:
-            side.server.stop()
     for side in sides:
         print(f"\nset {args.set}, server with {side.name}, median of {args.runs}")
         for (up, down), found in sorted(side.found.items()):

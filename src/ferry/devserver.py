@@ -89,12 +89,6 @@ def _check_port_free(port: int) -> None:
             ) from None
 
 
-# What start() sets for the server's process; env= may add to it, never change it.
-_SERVER_VARIABLES = frozenset(
-    ("PATH", "HOME", "BIND_HOST", "GATEWAY_PORT", "MINISTACK_HOST", "SERVICES", "LOG_LEVEL")
-)
-
-
 class LocalS3Server:
     """A ministack S3 server on 127.0.0.1, started and stopped by this object.
 
@@ -123,7 +117,7 @@ class LocalS3Server:
         self._own_log = log_path is None  # removed after a clean stop; kept after a crash
         self.services = services
         self.extra_env = dict(env or {})
-        taken = sorted(self.extra_env.keys() & _SERVER_VARIABLES)
+        taken = sorted(self.extra_env.keys() & self._own_env().keys())
         if taken:  # a caller's BIND_HOST would open the server beyond this machine
             raise ValueError(f"LocalS3Server sets {', '.join(taken)} itself")
         self._process: subprocess.Popen[bytes] | None = None
@@ -140,6 +134,18 @@ class LocalS3Server:
         """Environment variables that point AWS tools (ferry included) at this server."""
         return {"AWS_ENDPOINT_URL": self.url, "AWS_DEFAULT_REGION": "us-east-1", **DEV_CREDENTIALS}
 
+    def _own_env(self) -> dict[str, str]:
+        """What the server's process is given; ``env=`` may add to it, never change it."""
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "BIND_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(self.port),
+            "MINISTACK_HOST": "127.0.0.1",
+            "SERVICES": ",".join(self.services),
+            "LOG_LEVEL": "WARNING",
+        }
+
     def start(self, timeout: float = 60.0) -> LocalS3Server:
         """Install (once) and start the server; return when it answers.
 
@@ -148,16 +154,7 @@ class LocalS3Server:
         """
         _check_port_free(self.port)
         bin_dir = ensure_tool("ministack", MINISTACK, self.tools_dir)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "BIND_HOST": "127.0.0.1",
-            "GATEWAY_PORT": str(self.port),
-            "MINISTACK_HOST": "127.0.0.1",
-            "SERVICES": ",".join(self.services),
-            "LOG_LEVEL": "WARNING",
-            **self.extra_env,
-        }
+        env = {**self._own_env(), **self.extra_env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self._process = subprocess.Popen(
