@@ -12,17 +12,18 @@ over the pull (medians), and the server's CPU per run. The page faults show the
 mechanism: a response's buffers on fresh pages (each faulted in and zeroed) or on reused
 ones.
 
-Measured (2 cores, ministack 1.5.33, 6 runs, 2026-11-27), set B (20 x 20 MiB), per pull:
-server CPU and minor page faults, medians. Default allocator: ferry's objects 0.400 s and
-84,046 faults pulled by ferry, 0.405 s and 69,258 by s5cmd; s5cmd's objects 0.285 s and 2
-faults pulled by ferry, 0.290 s and 4,187 by s5cmd. With ``SERVER_ENV``: 0.285-0.290 s and
-at most 88 faults for all four. The cost followed the uploader, not the puller (after
+Measured (2 cores, ministack 1.5.33, 8 runs, 2026-11-27), set B (20 x 20 MiB), per pull:
+server CPU and minor page faults, medians. Default allocator: ferry's objects 0.515 s and
+77,850 faults pulled by ferry, 0.525 s and 60,138 by s5cmd; s5cmd's objects 0.385 s and 2
+faults pulled by ferry, 0.400 s and 8,236 by s5cmd. With ``SERVER_ENV``: 0.330-0.370 s and
+at most 78 faults for all four. The cost followed the uploader, not the puller (after
 ferry's uploads most of a response's buffers were fresh pages), so where each tool pulls
 what it pushed, as in ``bench/sync.py``, a tool could be charged for the state its upload
 left the server's heap in; how much varied with what ran before (a default-allocator pass
-of ``bench/sync.py`` in the same hour had ferry's B pull at 1.07x s5cmd's). Each tool
-pulling its own upload here: ferry 0.565 s, s5cmd 0.455 s with the default allocator;
-0.450 and 0.467 s with ``SERVER_ENV``.
+of ``bench/sync.py`` in the same hour had ferry's B pull at 1.07x s5cmd's). The pulls'
+wall times are noisier than the server's figures: each tool pulling its own upload with
+``SERVER_ENV``, ferry 0.648 s and s5cmd 0.603 s in this run, 0.450 and 0.467 s in a 6-run
+pass an hour before it.
 """
 
 from __future__ import annotations

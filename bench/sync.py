@@ -59,11 +59,11 @@ MANY_FILES = 1000  # a set of this many files keeps its copies until it is done 
 # (up to 32 MiB) and trims the heap when its top is free, so whether a response's buffers
 # were fresh pages (faulted in and zeroed) or reused ones depended on the server's
 # history. Measured by bench/server_heap.py (set B, server CPU and page faults per pull,
-# median of 6): ferry's objects cost it 0.400 s (84,046 faults) pulled by ferry and 0.405
-# s (69,258) pulled by s5cmd, s5cmd's objects 0.285 s (2) and 0.290 s (4,187): the cost
+# median of 8): ferry's objects cost it 0.515 s (77,850 faults) pulled by ferry and 0.525
+# s (60,138) pulled by s5cmd, s5cmd's objects 0.385 s (2) and 0.400 s (8,236): the cost
 # followed the uploader, not the puller, so here (each tool pulls what it pushed) a tool
 # could be charged for how its upload had left the server's heap, by an amount that varied
-# with what ran before. With this policy: 0.285-0.290 s, at most 88 faults, for all four.
+# with what ran before. With this policy: 0.330-0.370 s, at most 78 faults, for all four.
 # Blocks above 32 MiB are mmapped under either policy. --default-allocator runs without.
 SERVER_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
