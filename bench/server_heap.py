@@ -50,6 +50,7 @@ from sync import (
     Run,
     Server,
     Tool,
+    client_env,
     make_set,
     measure_in,
     run_order,
@@ -89,9 +90,7 @@ def start(name: str, server_env: dict[str, str], stack: contextlib.ExitStack) ->
     server = stack.enter_context(LocalS3Server(tools_dir=TOOLS, env=server_env))
     assert server.pid is not None
     server.create_bucket(BUCKET)
-    env = {**os.environ, **server.env()}
-    env.pop("FERRY_SSE_C_KEY", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = client_env(server)
     os.environ.update(server.env())  # credentials for the store below (the same for both)
     store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
     pair = tools(server.url, ["ferry", "s5cmd"], [])

@@ -364,6 +364,27 @@ def print_set(name: str, rows: dict[str, dict[str, Run]], runs: int) -> None:
             print(f"{'':<16}best peer: {best}, {peers[best] / ferry:.2f}x ferry")
 
 
+def client_env(server: LocalS3Server) -> dict[str, str]:
+    """The environment every tool runs in: pointed at ``server`` (rclone through its
+    remote ``s3``), with no SSE-C key."""
+    env = {
+        **os.environ,
+        **server.env(),
+        "RCLONE_CONFIG_S3_TYPE": "s3",
+        "RCLONE_CONFIG_S3_PROVIDER": "Other",
+        "RCLONE_CONFIG_S3_ENDPOINT": server.url,
+        "RCLONE_CONFIG_S3_REGION": "us-east-1",
+        "RCLONE_CONFIG_S3_ACCESS_KEY_ID": "test",
+        "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": "test",
+        "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",
+    }
+    env.pop("FERRY_SSE_C_KEY", None)
+    # An installed ferry has its modules compiled: never measure one that recompiles
+    # them on every start because this shell forbids writing them.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1)
@@ -384,21 +405,7 @@ def main() -> None:
         assert server.pid is not None
         server_cpu = Server(server.pid)
         server.create_bucket(BUCKET)
-        env = {
-            **os.environ,
-            **server.env(),
-            "RCLONE_CONFIG_S3_TYPE": "s3",
-            "RCLONE_CONFIG_S3_PROVIDER": "Other",
-            "RCLONE_CONFIG_S3_ENDPOINT": server.url,
-            "RCLONE_CONFIG_S3_REGION": "us-east-1",
-            "RCLONE_CONFIG_S3_ACCESS_KEY_ID": "test",
-            "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": "test",
-            "RCLONE_CONFIG_S3_FORCE_PATH_STYLE": "true",
-        }
-        env.pop("FERRY_SSE_C_KEY", None)
-        # An installed ferry has its modules compiled: never measure one that recompiles
-        # them on every start because this shell forbids writing them.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = client_env(server)
         os.environ.update(server.env())
         store = S3Store(f"s3://{BUCKET}", S3Options(endpoint_url=server.url, region="us-east-1"))
         cost = server_cost(store, server_cpu)
